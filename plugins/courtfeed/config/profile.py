@@ -1,0 +1,87 @@
+"""SFTP Profile: one feed (a server + a folder + filters + a template + a schedule), one DAG."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+
+from courtfeed.config.template import NAME_PATTERN, Strict
+
+IN_PROGRESS_SUFFIXES = (".part", ".filepart", ".tmp", ".partial", ".crdownload", "~")
+
+
+class Source(Strict):
+    connection: str  # Airflow connection id; its type (sftp | aws) picks the source kind
+    directory: str | None = None  # SFTP
+    bucket: str | None = None  # S3
+    prefix: str = ""
+    keywords: list[str] = []
+    blockwords: list[str] = []
+    patterns: list[str] = []  # glob patterns on the file name, any may match; empty = all
+    recursive: bool = False
+    min_age_seconds: int = Field(60, ge=0)
+    done_marker: str | None = None  # e.g. ".done": take a file only once <file>.done exists
+    max_files_per_run: int = Field(500, ge=1, le=1024)  # stays under [core] max_map_length
+
+    @model_validator(mode="after")
+    def _where(self) -> Source:
+        if bool(self.directory) == bool(self.bucket):
+            raise ValueError("source needs either 'directory' (SFTP) or 'bucket' (+ 'prefix', S3)")
+        return self
+
+    @property
+    def root(self) -> str:
+        return self.directory if self.directory else f"s3://{self.bucket}/{self.prefix}"
+
+
+class Alerts(Strict):
+    email: list[str] = []
+    slack_connection: str | None = None
+    expected_by: str | None = None  # HH:MM local time by which a new file is expected each day
+
+    @field_validator("expected_by")
+    @classmethod
+    def _hhmm(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"expected_by must be HH:MM (24h), got {v!r}")
+        return v
+
+
+class Profile(Strict):
+    name: str = Field(pattern=NAME_PATTERN)
+    description: str = ""
+    agency: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    owner: str = "courtfeed"
+    source: Source
+    template: str
+    timezone: str = "UTC"
+    schedule: str | None = "@hourly"
+    enabled: bool = True
+    after_load: Literal["keep", "delete", "archive"] = "keep"
+    archive_directory: str | None = None
+    error_directory: str | None = None
+    reports_directory: str | None = None
+    alerts: Alerts = Alerts()
+    tags: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {v!r} (use an IANA name such as America/Chicago)") from None
+        return v
+
+    @model_validator(mode="after")
+    def _archive(self) -> Profile:
+        if self.after_load == "archive" and not self.archive_directory:
+            raise ValueError("after_load: archive needs 'archive_directory'")
+        return self
+
+    @property
+    def dag_id(self) -> str:
+        return f"courtfeed__{self.name}"

@@ -1,0 +1,33 @@
+"""Row-level and file-level problems, shared by every stage of the pipeline.
+
+A reject names the row a person sees when opening the file in a spreadsheet, the column, the
+rule and a readable message. It never carries the row's values (they may be personal data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Reject:
+    row: int | None  # spreadsheet row number; None for a file-level problem
+    column: str | None
+    rule: str  # short machine name: required, type:date, regex, ragged_row, expectation name...
+    message: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FileRejected(Exception):
+    """The whole file cannot be used (empty, binary, missing columns, over the reject threshold).
+
+    The upload ends ``rejected``; the message is shown to the agency as is, so it must be
+    specific and free of row values.
+    """
+
+    def __init__(self, message: str, rule: str = "file", rejects: list[Reject] | None = None):
+        super().__init__(message)
+        self.rule = rule
+        self.rejects = rejects or []
