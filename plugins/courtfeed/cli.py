@@ -1,0 +1,186 @@
+"""The `courtfeed` command line: check, preview, ingest, status, automap, reprocess."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _template(name_or_path: str):
+    from courtfeed.config.loader import resolve_template
+
+    return resolve_template(name_or_path)
+
+
+def _target_url(arg: str | None) -> str:
+    from courtfeed.target.db import default_target_url
+
+    return arg or default_target_url()
+
+
+def cmd_check(args) -> int:
+    from courtfeed.config.loader import check_all, include_dir
+
+    include = Path(args.include) if args.include else include_dir()
+    known = None
+    if args.connections:
+        known = set(filter(None, (c.strip() for c in args.connections.split(","))))
+    problems = check_all(include, known)
+    try:
+        from courtfeed.validation import check_expectations
+        from courtfeed.config.loader import load_template_file
+
+        for path in sorted((include / "templates").glob("*.y*ml")):
+            try:
+                tpl = load_template_file(path)
+            except Exception:
+                continue  # already reported by check_all
+            problems.extend(f"{path}: {p}" for p in check_expectations(tpl, include))
+    except ImportError:
+        pass
+    for line in problems:
+        print(line)
+    if problems:
+        return 1
+    n_profiles = len(list((include / "profiles").glob("*.y*ml")))
+    n_templates = len(list((include / "templates").glob("*.y*ml")))
+    print(f"ok: {n_profiles} profiles, {n_templates} templates")
+    return 0
+
+
+def _human(result: dict) -> None:
+    print(f"{result['file']}: {result['status']}" + (f" ({result['message']})" if result.get("message") else ""))
+    print(
+        f"  rows read {result['rows_read']}, loaded {result['rows_loaded']}, "
+        f"excluded {result['rows_excluded']}, rejected {result['rows_rejected']}"
+    )
+    for entity, c in (result.get("counts") or {}).items():
+        print("  " + entity + ": " + ", ".join(f"{k} {v}" for k, v in c.items()))
+    rejects = result.get("rejects") or []
+    if rejects:
+        print(f"  rejects ({result.get('rejects_total', len(rejects))}):")
+        for r in rejects[:50]:
+            where = f"row {r['row']}" if r["row"] is not None else "file"
+            print(f"    {where}" + (f", {r['column']}" if r.get("column") else "") + f": [{r['rule']}] {r['message']}")
+    for rec in (result.get("records") or [])[:5]:
+        print("  sample: " + json.dumps(rec, default=str, ensure_ascii=False))
+
+
+def cmd_preview(args) -> int:
+    from courtfeed.pipeline.run import preview
+
+    result = preview(Path(args.file), _template(args.template), timezone=args.timezone)
+    _print_json(result) if args.json else _human(result)
+    return 0 if result["status"] == "ok" else 2
+
+
+def cmd_ingest(args) -> int:
+    from courtfeed.pipeline.run import ingest
+
+    result = ingest(
+        Path(args.file),
+        _template(args.template),
+        _target_url(args.target),
+        agency=args.agency,
+        timezone=args.timezone,
+        forced=args.force,
+        ack_dir=Path(args.ack_dir) if args.ack_dir else None,
+    )
+    _print_json(result) if args.json else _human(result)
+    return 0 if result["status"] in ("loaded", "partial", "duplicate") else 2
+
+
+def cmd_status(args) -> int:
+    from courtfeed.target import ledger
+    from courtfeed.target.db import engine_for
+    from courtfeed.target.migrate import migrate
+
+    engine = engine_for(_target_url(args.target))
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = ledger.recent_uploads(conn, args.profile, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("no uploads yet")
+        return 0
+    print(f"{'finished (UTC)':20} {'profile':18} {'status':9} {'read':>7} {'loaded':>7} {'rejected':>8}  file")
+    for r in rows:
+        finished = str(r.get("finished_at") or "")[:19]
+        print(
+            f"{finished:20} {str(r.get('profile') or '-'):18} {r['status']:9} {r['rows_read'] or 0:>7} "
+            f"{r['rows_loaded'] or 0:>7} {r['rows_rejected'] or 0:>8}  {Path(r['path']).name}"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="courtfeed", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("check", help="validate every profile and template")
+    p.add_argument("--include", help="the include/ folder (default: the project's)")
+    p.add_argument("--connections", help="comma-separated Airflow connection ids that exist")
+    p.set_defaults(func=cmd_check)
+
+    for name, func, help_ in (
+        ("preview", cmd_preview, "read, validate and map a local file without writing anywhere"),
+        ("ingest", cmd_ingest, "the full pipeline on a local file, outside Airflow"),
+    ):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("file")
+        p.add_argument("--template", required=True, help="template name in include/templates, or a YAML path")
+        p.add_argument("--timezone", default="UTC", help="the agency's IANA timezone for dates in the file")
+        p.add_argument("--json", action="store_true")
+        if name == "ingest":
+            p.add_argument("--target", help="SQLAlchemy URL (default: COURTFEED_TARGET_URL or .run/courtfeed.db)")
+            p.add_argument("--agency", default="default")
+            p.add_argument("--force", action="store_true", help="load even if the same content was loaded")
+            p.add_argument("--ack-dir", help="write the acknowledgement JSON and rejects CSV here")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("status", help="recent uploads from the ledger")
+    p.add_argument("--profile")
+    p.add_argument("--target")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from courtfeed.config.loader import ConfigError
+    from courtfeed.rejects import FileRejected
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 1
+    except FileRejected as exc:
+        print(f"rejected: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"not found: {exc.filename}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # no tracebacks for users; COURTFEED_DEBUG=1 shows them
+        if os.environ.get("COURTFEED_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Parquet staging of row batches: strings in, typed records out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from courtfeed.config.fields import ENTITY_FIELDS
+
+ROW_COLUMN = "__row__"
+BATCH_ROWS = 50_000
+
+_ARROW_TYPES = {
+    "date": pa.date32(),
+    "time": pa.time64("us"),
+    "datetime": pa.timestamp("us", tz="UTC"),
+    "integer": pa.int64(),
+    "boolean": pa.bool_(),
+    # decimals travel as text so no scale is ever rounded away between stages
+    "decimal": pa.string(),
+}
+
+
+def entity_schema(entity: str, names: list[str]) -> pa.Schema:
+    kinds = {f.name: f.kind for f in ENTITY_FIELDS[entity]}
+    return pa.schema([(n, _ARROW_TYPES.get(kinds.get(n, "text"), pa.string())) for n in names])
+
+
+class RowWriter:
+    """Appends batches of string cells (plus their spreadsheet row numbers) to one Parquet file."""
+
+    def __init__(self, path: Path, columns: list[str]):
+        self.path = path
+        self.schema = pa.schema([(c, pa.string()) for c in columns] + [(ROW_COLUMN, pa.int64())])
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, frame: pd.DataFrame, row_numbers: list[int]) -> None:
+        arrays = [pa.array(frame[c].tolist(), type=pa.string()) for c in frame.columns]
+        arrays.append(pa.array(row_numbers, type=pa.int64()))
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema)
+        self._writer.write_table(table)
+
+    def close(self) -> None:
+        if self._writer is None:  # no rows: still leave an empty file for the next stage
+            pq.write_table(self.schema.empty_table(), self.path)
+        else:
+            self._writer.close()
+
+
+def iter_rows(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[pd.DataFrame, list[int]]]:
+    """Batches of (frame of str/None cells, spreadsheet row numbers)."""
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=batch_rows):
+        cols = {
+            name: pd.Series(batch.column(i).to_pylist(), dtype=object)
+            for i, name in enumerate(batch.schema.names)
+            if name != ROW_COLUMN
+        }
+        rows = batch.column(batch.schema.get_field_index(ROW_COLUMN)).to_pylist()
+        yield pd.DataFrame(cols, dtype=object), rows
+
+
+class RecordWriter:
+    """Typed records of one entity, appended batch by batch."""
+
+    def __init__(self, path: Path, entity: str):
+        self.path, self.entity = path, entity
+        self._writer: pq.ParquetWriter | None = None
+        self.count = 0
+
+    def write(self, records: list[dict]) -> None:
+        if not records:
+            return
+        if self._writer is None:
+            self.schema = entity_schema(self.entity, list(records[0]))
+            self._writer = pq.ParquetWriter(self.path, self.schema)
+        decimals = [f.name for f in self.schema if f.type == pa.string() and _is_decimal_field(self.entity, f.name)]
+        if decimals:
+            records = [{**r, **{d: None if r[d] is None else str(r[d]) for d in decimals}} for r in records]
+        self._writer.write_table(pa.Table.from_pylist(records, schema=self.schema))
+        self.count += len(records)
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+def _is_decimal_field(entity: str, name: str) -> bool:
+    return any(f.name == name and f.kind == "decimal" for f in ENTITY_FIELDS[entity])
+
+
+def iter_records(path: Path, entity: str, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict]]:
+    if not path.exists():
+        return
+    decimals = [f.name for f in ENTITY_FIELDS[entity] if f.kind == "decimal"]
+    pf = pq.ParquetFile(path)
+    for batch in pf.iter_batches(batch_size=batch_rows):
+        records = batch.to_pylist()
+        for d in decimals:
+            if d in batch.schema.names:
+                for r in records:
+                    if r[d] is not None:
+                        r[d] = Decimal(r[d])
+        yield records

@@ -1,0 +1,119 @@
+"""Stage 4, load: records, rejects and the ledger row of a file in ONE transaction.
+
+A crash anywhere leaves either the whole file loaded and recorded, or nothing; a file that
+ends rejected or failed still gets its ledger row (in a transaction of its own), so every
+file that was picked up is accounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from courtfeed.config.template import Template
+from courtfeed.pipeline.map import over_threshold, records_file
+from courtfeed.pipeline.frames import iter_records
+from courtfeed.pipeline.work import FileWork, read_rejects
+from courtfeed.target import ledger
+from courtfeed.target.loader import Loader
+
+log = logging.getLogger(__name__)
+
+CREATED_IDS_KEPT = 10_000  # per entity, in the acknowledgement; the ledger has them all by upload_id
+
+
+def _ledger_fields(work: FileWork) -> dict:
+    return dict(
+        upload_id=work.upload_id,
+        profile=work.profile,
+        agency=work.agency,
+        template=work.template,
+        source=work.source,
+        path=work.path,
+        size=work.size,
+        mtime=datetime.fromisoformat(work.mtime) if work.mtime else None,
+        sha256=work.sha256,
+        forced=work.forced,
+        run_id=work.run_id,
+    )
+
+
+def _record_ended(engine: Engine, work: FileWork) -> FileWork:
+    ledger.record_failed_upload(
+        engine,
+        **_ledger_fields(work),
+        status=work.status,
+        message=work.message,
+        rows_read=work.rows_read,
+        rows_loaded=0,
+        rows_excluded=work.rows_excluded,
+        rows_rejected=work.rows_rejected,
+        counts={},
+        rejects=read_rejects(work),
+    )
+    work.counts = {}
+    return work
+
+
+def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
+    if not work.ended:
+        reason = over_threshold(work, template)
+        if reason:
+            work.end("rejected", reason)
+    if work.ended:
+        return _record_ended(engine, work)
+    counts: dict[str, dict[str, int]] = {}
+    created: dict[str, list[str]] = {}
+    try:
+        with engine.begin() as conn:
+            ledger.discard_failed_attempt(conn, work.upload_id)
+            ledger.start_upload(conn, **_ledger_fields(work))
+            loader = Loader(
+                conn,
+                work.agency,
+                work.upload_id,
+                template.name,
+                touch_unchanged=template.method != "update_by_fields",
+            )
+            for entity in template.entities:
+                totals = counts.setdefault(entity, {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0})
+                ids = created.setdefault(entity, [])
+                for records in iter_records(records_file(work, entity), entity):
+                    c = loader.load(entity, records)
+                    totals["created"] += c.created
+                    totals["updated"] += c.updated
+                    totals["unchanged"] += c.unchanged
+                    ids.extend(c.created_ids[: max(0, CREATED_IDS_KEPT - len(ids))])
+            if template.method in ("replace_all", "replace_template"):
+                scope = "all" if template.method == "replace_all" else "template"
+                for entity in template.entities:
+                    counts[entity]["deleted"] = loader.replace(entity, scope)
+            status = "partial" if work.rows_rejected else "loaded"
+            message = work.message or (
+                f"{work.rows_rejected} rows rejected" if work.rows_rejected else "all rows loaded"
+            )
+            ledger.finish_upload(
+                conn,
+                work.upload_id,
+                status=status,
+                message=message,
+                rows_read=work.rows_read,
+                rows_loaded=work.rows_mapped,
+                rows_excluded=work.rows_excluded,
+                rows_rejected=work.rows_rejected,
+                counts=counts,
+                rejects=read_rejects(work),
+            )
+    except Exception as exc:
+        # Database errors can quote row values (e.g. a unique-violation DETAIL): keep only the
+        # class and SQLSTATE, never the text, in what is stored and logged.
+        code = getattr(getattr(exc, "orig", None), "pgcode", None)
+        work.end("failed", f"load failed: {type(exc).__name__}" + (f" (SQLSTATE {code})" if code else ""))
+        log.error("upload %s: %s", work.upload_id, work.message)
+        _record_ended(engine, work)
+        raise
+    work.status, work.message = status, message
+    work.counts, work.created_ids = counts, created
+    return work

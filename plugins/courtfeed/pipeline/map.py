@@ -1,0 +1,59 @@
+"""Stage 3, map: convert the valid rows into typed records per entity, staged in Parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from courtfeed.columns import match_columns
+from courtfeed.config.template import Template
+from courtfeed.mapping import Mapper
+from courtfeed.pipeline.frames import RecordWriter, iter_rows
+from courtfeed.pipeline.read import ROWS_FILE
+from courtfeed.pipeline.work import FileWork, rejected_rows, write_rejects
+
+
+def records_file(work: FileWork, entity: str) -> Path:
+    return Path(work.workdir) / f"records.{entity}.parquet"
+
+
+def map_stage(work: FileWork, template: Template) -> FileWork:
+    if work.ended:
+        return work
+    rejects_path = work.staging("rejects.map.jsonl")
+    rejects_path.write_text("")
+    already_rejected = rejected_rows(work, ("validate",))
+    mapper = Mapper(template, match_columns(template, work.columns).resolved, work.timezone)
+    writers = {e: RecordWriter(records_file(work, e), e) for e in template.entities}
+    for e in template.entities:
+        records_file(work, e).unlink(missing_ok=True)
+    mapped = 0
+    for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
+        if already_rejected:
+            keep = [r not in already_rejected for r in rows]
+            frame = frame[keep]
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+        batch = mapper.map(frame, rows)
+        write_rejects(rejects_path, batch.rejects)
+        for entity, records in batch.records.items():
+            writers[entity].write(records)
+        mapped += batch.rows_mapped
+    for w in writers.values():
+        w.close()
+    work.rows_mapped = mapped
+    work.rows_rejected = len(rejected_rows(work, ("read", "validate", "map")))
+    work.counts = {e: {"records": w.count} for e, w in writers.items()}
+    return work
+
+
+def over_threshold(work: FileWork, template: Template) -> str | None:
+    """The reason the whole file is rejected for too many bad rows, or None."""
+    considered = work.rows_read - work.rows_excluded
+    if considered <= 0 or work.rows_rejected == 0:
+        return None
+    share = work.rows_rejected / considered
+    if share > template.reject_threshold:
+        return (
+            f"{work.rows_rejected} of {considered} rows rejected ({share:.1%}), above the template's "
+            f"reject_threshold of {template.reject_threshold:.0%}: nothing was loaded"
+        )
+    return None

@@ -1,0 +1,62 @@
+"""Stage 1, read: decode the file, check its header against the template, drop excluded rows,
+and stage the remaining rows as strings in Parquet."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from courtfeed.columns import describe_drift, match_columns
+from courtfeed.config.template import Template
+from courtfeed.exclude import excluded_mask
+from courtfeed.pipeline.frames import RowWriter
+from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.readers import open_file
+from courtfeed.rejects import FileRejected, Reject
+
+ROWS_FILE = "rows.parquet"
+
+
+def read_stage(work: FileWork, template: Template, today: date | None = None) -> FileWork:
+    if work.ended:
+        return work
+    today = today or datetime.now(ZoneInfo(work.timezone)).date()
+    rejects_path = work.staging("rejects.read.jsonl")
+    rejects_path.write_text("")
+    try:
+        reader = open_file(work.local_path, template.format)
+        work.encoding, work.delimiter, work.columns = reader.encoding, reader.delimiter, list(reader.columns)
+        match = match_columns(template, work.columns)
+        required = template.required_columns()
+        if any(c in required for c in match.missing):
+            raise FileRejected(describe_drift(match, required), rule="missing_columns")
+        writer = RowWriter(work.staging(ROWS_FILE), work.columns)
+        read = excluded = 0
+        for batch in reader.batches:
+            read += len(batch.frame) + len(batch.rejects)
+            write_rejects(rejects_path, batch.rejects)
+            frame, rows = batch.frame, batch.row_numbers
+            if template.exclude and len(frame):
+                mask = excluded_mask(frame, template.exclude, match.resolved, work.timezone, today)
+                excluded += int(mask.sum())
+                keep = ~mask.to_numpy()
+                frame = frame[keep]
+                rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            writer.write(frame, rows)
+        writer.close()
+    except FileRejected as exc:
+        write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])
+        return work.end("rejected", str(exc))
+    work.rows_read, work.rows_excluded = read, excluded
+    if read == 0:
+        msg = "the file has a header but no data rows" if work.columns else "the file has no rows"
+        write_rejects(rejects_path, [Reject(None, None, "no_rows", msg)])
+        return work.end("rejected", msg)
+    if read < template.min_rows:
+        msg = f"the file has {read} data rows, the template expects at least {template.min_rows}"
+        write_rejects(rejects_path, [Reject(None, None, "min_rows", msg)])
+        return work.end("rejected", msg)
+    if match.missing:
+        # Optional columns that are gone: their fields load empty. Say so in the upload's message.
+        work.message = describe_drift(match, required)
+    return work
