@@ -1,0 +1,168 @@
+"""Run a suite from build_suite() on reader batches with Great Expectations and return rejects.
+
+One Validator per file: the GX context, suite and validation definition are created once and
+reused for every batch (creating them costs far more than a small run). GX itself is imported
+only when a Validator is built, because importing it takes seconds.
+
+What a batch's result means:
+
+- ``ValidationResult.rejects``: problems of ``critical`` expectations (the default). A failed
+  column map expectation gives one Reject per failing row, with the spreadsheet row number;
+  a failed table or aggregate expectation, a missing column, or an expectation GX could not
+  evaluate gives one Reject with ``row=None`` (a file-level problem).
+- ``ValidationResult.warnings``: the same for ``warning`` and ``info`` expectations. They never
+  reject a row; the caller may report them.
+
+``Reject.column`` is the template's column name, ``Reject.rule`` the full GX expectation type.
+
+Cells are ``str`` or ``None``. Before validating, a copy of the batch gets empty and
+whitespace-only cells replaced by missing values, so ``expect_column_values_to_not_be_null``
+treats "", " " and None alike and pattern/set expectations skip blank cells (GX ignores missing
+values in those). The caller's frame is not modified.
+
+Known limits: expectations are evaluated per batch (at most DEFAULT_BATCH_ROWS rows), so
+uniqueness and row-count expectations see one batch, not the whole file; ``mostly`` works as
+in GX: below the threshold every failing row is rejected, above it none are.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from courtfeed.config.loader import ConfigError
+from courtfeed.rejects import Reject
+from courtfeed.validation.messages import row_message, table_message
+from courtfeed.validation.suite import META_KEY, template_columns_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# COMPLETE gives every failing row's index; excluding the values keeps personal data out of
+# the result and keeps it small on large, dirty batches.
+RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+}
+
+
+@dataclass
+class ValidationResult:
+    rejects: list[Reject] = field(default_factory=list)  # critical: these rows are not loaded
+    warnings: list[Reject] = field(default_factory=list)  # warning/info: reported, rows still loaded
+
+    @property
+    def rejected_rows(self) -> set[int]:
+        return {r.row for r in self.rejects if r.row is not None}
+
+
+def normalise_blanks(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with a fresh 0..n-1 index, string cells, and blank cells as missing values."""
+    prepared = frame.reset_index(drop=True).astype("str")
+    for column in prepared.columns:
+        cells = prepared[column]
+        prepared[column] = cells.mask(cells.str.strip().eq(""))
+    return prepared
+
+
+class Validator:
+    """Validates the batches of one file against one suite (a dict from build_suite)."""
+
+    def __init__(self, suite: dict):
+        self.suite = suite
+        self._definition = None
+        if suite.get("expectations"):
+            self._definition = self._build_definition(suite)
+
+    @staticmethod
+    def _build_definition(suite: dict) -> Any:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        from courtfeed.validation.checks import expectation_problems
+
+        context = gx.get_context(mode="ephemeral")
+        # tqdm bars would flood task logs with one line per metric per batch
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        # Unique names: several files may be validated in one process
+        unique = uuid.uuid4().hex[:12]
+        batch_definition = (
+            context.data_sources.add_pandas(name=f"courtfeed_{unique}")
+            .add_dataframe_asset(name="batch")
+            .add_batch_definition_whole_dataframe("whole_batch")
+        )
+        gx_suite = gx.ExpectationSuite(name=f"{suite['name']}_{unique}", expectations=suite["expectations"])
+        # GX logs and drops an invalid expectation instead of raising: a dropped rule would
+        # silently stop protecting the data, so refuse the suite instead.
+        if len(gx_suite.expectations) != len(suite["expectations"]):
+            problems = expectation_problems(suite["expectations"], label="suite")
+            raise ConfigError(problems or ["Great Expectations refused some expectations of the suite"])
+        gx_suite = context.suites.add(gx_suite)
+        return context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"courtfeed_{unique}", data=batch_definition, suite=gx_suite)
+        )
+
+    def validate(self, frame: pd.DataFrame, row_numbers: list[int]) -> ValidationResult:
+        """Validate one batch; ``row_numbers[i]`` is the spreadsheet row of ``frame.iloc[i]``."""
+        if len(row_numbers) != len(frame):
+            raise ValueError(f"{len(row_numbers)} row numbers for a batch of {len(frame)} rows")
+        outcome = ValidationResult()
+        if self._definition is None:
+            return outcome
+        prepared = normalise_blanks(frame)
+        run = self._definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
+        present = {str(c) for c in prepared.columns}
+        for result in run.results:
+            if result.success:
+                continue
+            config = result.expectation_config
+            severity = getattr(config.severity, "value", config.severity) or "critical"
+            target = outcome.rejects if severity == "critical" else outcome.warnings
+            target.extend(_rejects_for(config, result, row_numbers, present))
+        # GX returns results in no useful order; the agency reads rejects row by row
+        for problems in (outcome.rejects, outcome.warnings):
+            problems.sort(key=_reading_order)
+        return outcome
+
+
+def _reading_order(reject: Reject) -> tuple:
+    return (-1 if reject.row is None else reject.row, reject.column or "", reject.rule)
+
+
+def _rejects_for(config: Any, result: Any, row_numbers: list[int], present: set[str]) -> list[Reject]:
+    kwargs = dict(config.kwargs)
+    columns = (config.meta or {}).get(META_KEY, {}).get("columns")
+    if columns is None:  # a suite not made by build_suite: name the frame's columns
+        columns = [str(c) for c in template_columns_of(kwargs)]
+    column = ", ".join(columns) or None
+    rule = config.type
+    if _raised(result):
+        missing = [c for c in template_columns_of(kwargs) if str(c) not in present]
+        # GX's exception text may quote cell values, so it is not passed on or logged.
+        if missing:
+            message = "column is missing from the file, so this rule could not be checked"
+        else:
+            message = "this rule could not be checked on the file (check its settings in the template)"
+        log.warning("expectation %s on %s could not be evaluated", rule, column)
+        return [Reject(row=None, column=column, rule=rule, message=message)]
+    details = result.result or {}
+    if "unexpected_index_list" in details:
+        message = row_message(rule, kwargs)
+        return [
+            Reject(row=row_numbers[int(index)], column=column, rule=rule, message=message)
+            for index in details["unexpected_index_list"]
+        ]
+    return [Reject(row=None, column=column, rule=rule, message=table_message(rule, kwargs, details))]
+
+
+def _raised(result: Any) -> bool:
+    info = result.exception_info or {}
+    if "raised_exception" in info:
+        return bool(info["raised_exception"])
+    # Metric errors come keyed by metric id, one dict each
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
