@@ -1,0 +1,46 @@
+"""Fixed width text files: each column is a slice of the line given by the template's layout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from courtfeed.config.template import FormatSpec
+from courtfeed.readers.base import DEFAULT_BATCH_ROWS, FileReader
+from courtfeed.readers.encoding import detect_encoding, open_text
+from courtfeed.readers.table import Row, read_table
+
+
+def open_fixed_width(path: str | Path, fmt: FormatSpec, batch_rows: int = DEFAULT_BATCH_ROWS) -> FileReader:
+    encoding = detect_encoding(path, fmt.encoding)
+    slices = [(column.start - 1, column.start - 1 + column.width) for column in fmt.columns]
+    text = open_text(path, encoding)
+    try:
+        return read_table(
+            _sliced_rows(text, slices),
+            header=fmt.header,
+            skip_rows=fmt.skip_rows,
+            batch_rows=batch_rows,
+            encoding=encoding,
+            delimiter=None,
+            names=[column.name for column in fmt.columns],
+        )
+    except BaseException:
+        text.close()
+        raise
+
+
+def _sliced_rows(text: TextIO, slices: list[tuple[int, int]]) -> Iterator[Row]:
+    with text:
+        for number, line in enumerate(text, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            # Padding is layout, not data: a slice of only spaces is an empty cell. Text that
+            # is there stays unstripped like every other reader's (the mapper trims).
+            yield number, [_cell(line[start:end]) for start, end in slices]
+
+
+def _cell(value: str) -> str | None:
+    return None if not value or value.isspace() else value

@@ -1,0 +1,173 @@
+"""Turn a stream of numbered rows into header names and batches, whatever the file format.
+
+Every reader (delimited, fixed width, Excel) produces ``(row_number, cells)`` for each non-blank
+row, numbered the way a spreadsheet shows them. This module skips the title rows, takes the
+header, decides which columns are real, checks each row's width and packs rows into batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from itertools import chain, islice
+
+import numpy as np
+import pandas as pd
+
+from courtfeed.readers.base import Batch, FileReader
+from courtfeed.rejects import FileRejected, Reject
+
+Row = tuple[int, list]  # (spreadsheet row number, cells: str, or None for an empty cell)
+
+# Rows read ahead at open time to decide whether a blank trailing header column holds data.
+SAMPLE_ROWS = 1000
+
+
+def _blank(cell: str | None) -> bool:
+    return not cell or cell.isspace()
+
+
+def header_names(cells: list) -> list[str]:
+    """Header names as written: BOM removed, blanks named by position, duplicates made unique."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for position, cell in enumerate(cells, start=1):
+        name = (cell or "").lstrip("\ufeff") if position == 1 else (cell or "")
+        if not name.strip():
+            name = f"column_{position}"
+        # The mapper looks columns up by name, so two columns called "Phone" cannot both stay.
+        if name in seen:
+            name = f"{name}_{position}"
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def kept_width(header: list, sample: list[Row]) -> int:
+    """How many header columns to keep: blank names at the end with no data under them go.
+
+    A trailing delimiter on every line ("A|B|C|") makes an empty last column that nobody wrote;
+    a blank header over real data is kept and named ``column_<n>``.
+    """
+    width = len(header)
+    while width > 1 and _blank(header[width - 1]):
+        column = width - 1
+        if any(len(cells) > column and not _blank(cells[column]) for _, cells in sample):
+            break
+        width -= 1
+    return width
+
+
+def build_frame(rows: list[list], columns: list[str]) -> pd.DataFrame:
+    """One DataFrame of object dtype; empty strings become None so "blank" has one spelling."""
+    if not rows:
+        return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns}, columns=columns)
+    cells = np.array(rows, dtype=object)
+    cells[cells == ""] = None
+    # dtype=object keeps pandas 3 from turning the text into its own string dtype.
+    return pd.DataFrame(cells, columns=columns, dtype=object, copy=False)
+
+
+def read_table(
+    rows: Iterator[Row],
+    *,
+    header: bool,
+    skip_rows: int,
+    batch_rows: int,
+    encoding: str,
+    delimiter: str | None,
+    names: list[str] | None = None,
+    pad_short_rows: bool = False,
+    too_many: str = "row has {count} fields, {expected} has {width}",
+) -> FileReader:
+    """Take the header from ``rows`` and return a FileReader whose batches stream the rest.
+
+    ``names`` fixes the column names (fixed width layouts); the header line, if any, is then
+    only skipped. ``pad_short_rows`` fills missing trailing cells instead of rejecting the row
+    (Excel drops empty cells at the end of a row; fixed width lines lose trailing spaces).
+    Raises FileRejected ``empty_file`` when there is no content at all and ``no_header`` when
+    the title rows use it all up.
+    """
+    first: Row | None = None
+    saw_title = False
+    for row in rows:
+        if row[0] > skip_rows:
+            first = row
+            break
+        saw_title = True
+    if first is None:
+        if not saw_title:
+            raise FileRejected("the file has no rows: it holds only blank lines", rule="empty_file")
+        if header or names:
+            raise FileRejected(
+                f"no header row found: the file ends within the {skip_rows} title rows the template skips"
+                " (format.skip_rows)",
+                rule="no_header",
+            )
+        return FileReader(
+            columns=[], encoding=encoding, delimiter=delimiter, batches=iter(()), header_row=None
+        )
+
+    sample = list(islice(rows, SAMPLE_ROWS))
+    header_row: int | None = first[0] if header else None
+    if names is not None:
+        columns = list(names)
+        width = raw_width = len(columns)
+        expected = "the layout"
+        if not header:
+            sample.insert(0, first)
+    elif header:
+        raw_width = len(first[1])
+        width = kept_width(first[1], sample)
+        columns = header_names(first[1][:width])
+        expected = "the header"
+    else:
+        raw_width = width = len(first[1])
+        columns = [str(position) for position in range(1, width + 1)]
+        expected = "the first row"
+        sample.insert(0, first)
+
+    batches = _batches(
+        chain(sample, rows),
+        columns=columns,
+        width=width,
+        limit=raw_width + 1,
+        batch_rows=batch_rows,
+        pad_short_rows=pad_short_rows,
+        describe=lambda count: too_many.format(count=count, expected=expected, width=width),
+    )
+    return FileReader(
+        columns=columns, encoding=encoding, delimiter=delimiter, batches=batches, header_row=header_row
+    )
+
+
+def _batches(
+    rows: Iterator[Row],
+    *,
+    columns: list[str],
+    width: int,
+    limit: int,
+    batch_rows: int,
+    pad_short_rows: bool,
+    describe: Callable[[int], str],
+) -> Iterator[Batch]:
+    cells_of_batch: list[list] = []
+    numbers: list[int] = []
+    rejects: list[Reject] = []
+    for number, cells in rows:
+        count = len(cells)
+        if count != width:
+            if count < width and pad_short_rows:
+                cells = cells + [None] * (width - count)
+            elif width < count <= limit and all(_blank(cell) for cell in cells[width:]):
+                # A trailing delimiter on data rows only: an extra empty field, not data.
+                cells = cells[:width]
+            else:
+                rejects.append(Reject(row=number, column=None, rule="ragged_row", message=describe(count)))
+                continue
+        cells_of_batch.append(cells)
+        numbers.append(number)
+        if len(numbers) >= batch_rows:
+            yield Batch(build_frame(cells_of_batch, columns), numbers, rejects)
+            cells_of_batch, numbers, rejects = [], [], []
+    if numbers or rejects:
+        yield Batch(build_frame(cells_of_batch, columns), numbers, rejects)
