@@ -1,0 +1,76 @@
+"""Project-wide test setup: an isolated Airflow home, and the real services as lazy fixtures.
+
+Services start only when a test asks for their fixture, once per session, and are stopped at
+the end of the session (and at interpreter exit if the session dies first).
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+import uuid
+
+import pytest
+
+# Set before anything imports airflow, which reads its home and config at import time.
+# A private home keeps tests away from ~/airflow; nothing is migrated here (e2e tests do that).
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="courtfeed-test-airflow-home-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+atexit.register(shutil.rmtree, _AIRFLOW_HOME, ignore_errors=True)
+
+from tests.services import (  # noqa: E402 - must come after the environment above
+    PostgresService,
+    SeaweedFsService,
+    SmtpService,
+    SshdService,
+    start_postgres,
+    start_seaweedfs,
+    start_smtp,
+    start_sshd,
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_home() -> str:
+    """The session's private AIRFLOW_HOME (not migrated)."""
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def sshd() -> SshdService:
+    service = start_sshd()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> PostgresService:
+    service = start_postgres()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def pg_url(postgres: PostgresService) -> str:
+    """SQLAlchemy URL (psycopg2) of a fresh, empty database for this test only."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = postgres.create_database(name)
+    yield url
+    postgres.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> SeaweedFsService:
+    service = start_seaweedfs()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> SmtpService:
+    service = start_smtp()
+    yield service
+    service.stop()
