@@ -114,6 +114,9 @@ def _strict_utf8(path: str | Path) -> bool:
     with open(path, "rb") as raw:
         try:
             while chunk := raw.read(CHUNK_BYTES):
+                # Most exports are plain ASCII: checking that is far cheaper than decoding.
+                if chunk.isascii() and not decoder.getstate()[0]:
+                    continue
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
