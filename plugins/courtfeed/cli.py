@@ -100,7 +100,7 @@ def cmd_ingest(args) -> int:
 def cmd_status(args) -> int:
     from courtfeed.target import ledger
     from courtfeed.target.db import engine_for
-    from courtfeed.target.migrate import migrate
+    from courtfeed.target.db import migrate
 
     engine = engine_for(_target_url(args.target))
     migrate(engine)

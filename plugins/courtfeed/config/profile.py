@@ -25,12 +25,20 @@ class Source(Strict):
     min_age_seconds: int = Field(60, ge=0)
     done_marker: str | None = None  # e.g. ".done": take a file only once <file>.done exists
     max_files_per_run: int = Field(500, ge=1, le=1024)  # stays under [core] max_map_length
+    # a file is taken only when two looks, poke_interval_seconds apart, saw the same size and mtime
+    wait_for_stable_size: bool = True
+    poke_interval_seconds: int = Field(60, ge=1)
+    wait_timeout_seconds: int = Field(3000, ge=1)  # then the run ends skipped: a quiet cycle
 
     @model_validator(mode="after")
     def _where(self) -> Source:
         if bool(self.directory) == bool(self.bucket):
             raise ValueError("source needs either 'directory' (SFTP) or 'bucket' (+ 'prefix', S3)")
         return self
+
+    @property
+    def kind(self) -> str:
+        return "sftp" if self.directory else "s3"
 
     @property
     def root(self) -> str:

@@ -121,7 +121,7 @@ def ingest(path: Path, template: Template, target_url: str, *, agency: str, time
     from courtfeed.pipeline.load import load_stage
     from courtfeed.target import ledger
     from courtfeed.target.db import engine_for
-    from courtfeed.target.migrate import migrate
+    from courtfeed.target.db import migrate
 
     engine = engine_for(target_url)
     migrate(engine)

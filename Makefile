@@ -1,0 +1,63 @@
+# courtfeed: every entry point a newcomer needs. Each target creates .venv itself.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run stop test test-unit bench check lint format lock venv system-deps airflow-settings clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.txt
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash scripts/install-system-deps.sh
+
+## run: the quickstart: Airflow standalone (SQLite) + a local SFTP endpoint over include/demo
+run: $(STAMP)
+	@bash scripts/run_demo.sh
+
+## stop: stop everything `make run` started
+stop:
+	@bash scripts/stop_demo.sh
+
+## test: every test, with the real services (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium) it starts
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## test-unit: only the tests that need no service
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
+
+## bench: 1M-row ingest into PostgreSQL beside psql \copy, and DAG parse time with 500 profiles
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench.run
+
+## check: validate every profile and template
+check: $(STAMP)
+	$(BIN)/courtfeed check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## lock: re-resolve requirements.in into the exact pins of requirements.txt
+lock:
+	$(BIN)/uv pip compile --python-version 3.11 requirements.in -o requirements.txt
+
+## airflow-settings: import airflow_settings.yaml (connections, variables, pools) into the Airflow of AIRFLOW_HOME
+airflow-settings: $(STAMP)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python scripts/import_airflow_settings.py airflow_settings.yaml
+
+clean: stop
+	rm -rf .run

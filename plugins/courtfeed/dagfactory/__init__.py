@@ -1,0 +1,1 @@
+"""The Airflow layer: one DAG per profile. Thin: tasks call the engine's stages."""

@@ -1,0 +1,137 @@
+"""What each task of a profile DAG does, as plain functions of (profile name, inputs).
+
+They run inside Airflow workers; every import of the engine happens here, at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from courtfeed.dagfactory import runtime
+
+log = logging.getLogger(__name__)
+
+
+def poke_for_files(profile_name: str, params: dict, run_id: str | None) -> list[dict]:
+    """One look at the source: the files to process now, as small dicts for dynamic mapping."""
+    from courtfeed import pickup
+    from courtfeed.target import ledger
+
+    profile = runtime.load_profile(profile_name)
+    template = runtime.load_template(profile)
+    src = profile.source
+    skip_dirs = tuple(d for d in (profile.archive_directory, profile.error_directory, profile.reports_directory) if d)
+    with runtime.open_source(profile) as source:
+        listing = source.list_files(src.directory or src.prefix, src.recursive, skip_dirs)
+    forced_paths = [p for p in (params or {}).get("force_files") or [] if p]
+    if forced_paths:
+        found, missing = pickup.forced_files(forced_paths, listing)
+        if missing:
+            raise FileNotFoundError(f"forced files not found on the source: {', '.join(missing)}")
+        log.info("manual run: %d forced files", len(found))
+        return [{**f.to_dict(), "forced": True} for f in found]
+    now = datetime.now(UTC)
+    engine = runtime.target_engine()
+    with engine.begin() as conn:
+        candidates = [(f.path, f.size, f.mtime) for f in listing]
+        processed = ledger.processed_identities(conn, profile.name, candidates)
+        previous = ledger.observe_files(conn, profile.name, candidates, now)
+    previous_look = {p: (v[0], v[1]) for p, v in previous.items()}
+    sel = pickup.select_new(
+        listing,
+        src,
+        now=now,
+        processed=processed,
+        previous_look=previous_look,
+        order=template.order,
+        require_stable=src.wait_for_stable_size,
+    )
+    log.info(
+        "listed %d files: %d to process, %d waiting, %d left for the next run; skipped %s",
+        len(listing), len(sel.take), len(sel.waiting), sel.deferred, sel.skipped or "none",
+    )
+    return [{**f.to_dict(), "forced": False} for f in sel.take]
+
+
+def fetch(profile_name: str, remote: dict, run_id: str | None) -> dict:
+    from courtfeed.pipeline.fetch import fetch_stage, new_work
+    from courtfeed.sources.base import RemoteFile
+
+    profile = runtime.load_profile(profile_name)
+    work = new_work(RemoteFile.from_dict(remote), profile, runtime.staging_root(),
+                    forced=bool(remote.get("forced")), run_id=run_id)
+    with runtime.open_source(profile) as source:
+        work = fetch_stage(work, source, runtime.target_engine())
+    log.info("upload %s: fetched %d bytes, sha256 %s", work.upload_id, work.size, work.sha256)
+    return work.to_dict()
+
+
+def _guarded(stage: str, work_dict: dict, run):
+    """Run a stage; an unexpected error records the file as failed before the task fails."""
+    from courtfeed.pipeline.load import _record_ended
+    from courtfeed.pipeline.work import FileWork
+
+    work = FileWork.from_dict(work_dict)
+    if work.ended:
+        return work.to_dict()
+    try:
+        work = run(work)
+    except Exception as exc:
+        work.end("failed", f"{stage} failed: {type(exc).__name__}")
+        _record_ended(runtime.target_engine(), work)
+        raise
+    log.info(
+        "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",
+        work.upload_id, stage, work.status or "ok", work.rows_read, work.rows_excluded,
+        work.rows_rejected, work.rows_mapped,
+    )
+    return work.to_dict()
+
+
+def read(profile_name: str, work: dict) -> dict:
+    from courtfeed.pipeline.read import read_stage
+
+    template = runtime.load_template(runtime.load_profile(profile_name))
+    return _guarded("read", work, lambda w: read_stage(w, template))
+
+
+def validate(profile_name: str, work: dict) -> dict:
+    from courtfeed.pipeline.validate import validate_stage
+
+    template = runtime.load_template(runtime.load_profile(profile_name))
+    return _guarded("validate", work, lambda w: validate_stage(w, template))
+
+
+def map_rows(profile_name: str, work: dict) -> dict:
+    from courtfeed.pipeline.map import map_stage
+
+    template = runtime.load_template(runtime.load_profile(profile_name))
+    return _guarded("map", work, lambda w: map_stage(w, template))
+
+
+def load(profile_name: str, work_dict: dict) -> dict:
+    from courtfeed.pipeline.load import load_stage
+    from courtfeed.pipeline.work import FileWork
+
+    template = runtime.load_template(runtime.load_profile(profile_name))
+    work = load_stage(FileWork.from_dict(work_dict), template, runtime.target_engine())
+    log.info("upload %s: %s; counts %s", work.upload_id, work.status, work.counts)
+    return work.to_dict()
+
+
+def finalize(profile_name: str, work_dict: dict) -> dict:
+    from courtfeed.pipeline.finalize import finalize_stage
+    from courtfeed.pipeline.work import FileWork
+
+    profile = runtime.load_profile(profile_name)
+    work = FileWork.from_dict(work_dict)
+    with runtime.open_source(profile) as source:
+        summary = finalize_stage(work, profile, source, runtime.acks_root())
+    if work.ack_path:
+        engine = runtime.target_engine()
+        from courtfeed.target import ledger
+
+        with engine.begin() as conn:
+            ledger.set_ack_path(conn, work.upload_id, work.ack_path)
+    return summary

@@ -1,0 +1,117 @@
+"""SFTP source over the SFTP provider's hook: one managed connection per task."""
+
+from __future__ import annotations
+
+import errno
+import posixpath
+import stat
+from pathlib import Path
+
+from courtfeed.sources.base import RemoteFile, SourceError, collision_free, utc_from_timestamp
+
+
+def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
+    """Turn paramiko/OS errors into one clear line; transient ones are retried by Airflow."""
+    import paramiko
+
+    text = str(exc)
+    if isinstance(exc, paramiko.AuthenticationException):
+        return SourceError(f"SFTP connection '{conn_id}': authentication failed (wrong password or key)")
+    if isinstance(exc, paramiko.BadHostKeyException) or "host key" in text.lower():
+        return SourceError(
+            f"SFTP connection '{conn_id}': the server's host key does not match the one pinned in the "
+            "connection (extra 'host_key'); if the server was re-keyed, verify and update the pin"
+        )
+    if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
+        return SourceError(f"SFTP connection '{conn_id}': {what}: no such file or directory")
+    if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EACCES:
+        return SourceError(f"SFTP connection '{conn_id}': {what}: permission denied")
+    if isinstance(exc, (ConnectionError, TimeoutError, EOFError, paramiko.SSHException, OSError)):
+        return SourceError(f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}: {text}", transient=True)
+    return SourceError(f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}")
+
+
+class SftpSource:
+    kind = "sftp"
+
+    def __init__(self, conn_id: str):
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        self.conn_id = conn_id
+        self.hook = SFTPHook(ssh_conn_id=conn_id)
+        self._managed = None
+        self.sftp = None
+
+    def __enter__(self) -> SftpSource:
+        try:
+            self._managed = self.hook.get_managed_conn()
+            self.sftp = self._managed.__enter__()
+        except Exception as exc:
+            raise explain(exc, self.conn_id, "connect") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._managed is not None:
+            self._managed.__exit__(None, None, None)
+            self._managed = None
+
+    def _call(self, what: str, fn, *args):
+        try:
+            return fn(*args)
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise explain(exc, self.conn_id, what) from None
+
+    def list_files(self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()) -> list[RemoteFile]:
+        """All regular files under root with size and mtime, one listdir_attr call per folder."""
+        skip = {posixpath.normpath(d) for d in skip_dirs if d}
+        out: list[RemoteFile] = []
+        pending = [root]
+        while pending:
+            folder = pending.pop()
+            for attr in self._call(f"list {folder}", self.sftp.listdir_attr, folder):
+                path = posixpath.join(folder, attr.filename)
+                if stat.S_ISDIR(attr.st_mode or 0):
+                    if recursive and posixpath.normpath(path) not in skip and not attr.filename.startswith("."):
+                        pending.append(path)
+                elif stat.S_ISREG(attr.st_mode or 0):
+                    out.append(RemoteFile(path, int(attr.st_size or 0), utc_from_timestamp(attr.st_mtime)))
+        return out
+
+    def download(self, path: str, local: Path) -> None:
+        local.parent.mkdir(parents=True, exist_ok=True)
+        self._call(f"download {path}", self.sftp.get, path, str(local))
+
+    def delete(self, path: str) -> None:
+        self._call(f"delete {path}", self.sftp.remove, path)
+
+    def _ensure_dir(self, directory: str) -> None:
+        parts = posixpath.normpath(directory).split("/")
+        current = "/" if directory.startswith("/") else ""
+        for part in filter(None, parts):
+            current = posixpath.join(current, part)
+            try:
+                self.sftp.stat(current)
+            except FileNotFoundError:
+                self._call(f"create {current}", self.sftp.mkdir, current)
+
+    def _exists(self, path: str) -> bool:
+        try:
+            self.sftp.stat(path)
+            return True
+        except FileNotFoundError:
+            return False
+
+    def move(self, path: str, directory: str) -> str:
+        self._ensure_dir(directory)
+        name = posixpath.basename(path)
+        target = posixpath.join(directory, collision_free(name, self._exists(posixpath.join(directory, name))))
+        self._call(f"move {path}", self.sftp.rename, path, target)
+        return target
+
+    def upload(self, local: Path, directory: str, name: str) -> str:
+        self._ensure_dir(directory)
+        target = posixpath.join(directory, name)
+        self._call(f"upload {target}", self.sftp.put, str(local), target)
+        return target
