@@ -97,6 +97,33 @@ def _run_cleanups() -> None:
             pass
 
 
+def start_reaper(shell_cleanup: str) -> subprocess.Popen:
+    """A detached watchdog that runs `shell_cleanup` once this Python process is gone.
+
+    atexit does not run when pytest is killed (CI timeout, SIGKILL, pytest-timeout's os._exit),
+    and the services run in their own sessions, so without this they would outlive the run.
+    Stop the reaper with `stop_reaper` once the service was stopped normally.
+    """
+    script = f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; {shell_cleanup}"
+    return subprocess.Popen(
+        ["sh", "-c", script],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_reaper(reaper: subprocess.Popen | None) -> None:
+    if reaper is None or reaper.poll() is not None:
+        return
+    try:
+        os.killpg(reaper.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    reaper.wait(timeout=10)
+
+
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

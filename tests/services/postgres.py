@@ -11,9 +11,10 @@ import glob
 import os
 import pwd
 import secrets
+import shlex
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.services._process import (
@@ -22,6 +23,8 @@ from tests.services._process import (
     read_log_tail,
     register_cleanup,
     remove_tree,
+    start_reaper,
+    stop_reaper,
     unregister_cleanup,
 )
 
@@ -50,6 +53,7 @@ class PostgresService:
     base_dir: Path
     bin_dir: Path
     log_path: Path
+    _reaper: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
     def psql_path(self) -> str:
@@ -133,6 +137,7 @@ class PostgresService:
                 capture_output=True,
             )
             self._kill_leftover()
+        stop_reaper(self._reaper)
         remove_tree(self.base_dir)
 
     def _kill_leftover(self) -> None:
@@ -207,6 +212,10 @@ def start_postgres(start_timeout: int = 30) -> PostgresService:
         raise RuntimeError(f"initdb failed: {initdb.stderr.strip()[-2000:]}")
 
     register_cleanup(service.stop)
+    pg_ctl, data = shlex.quote(str(bin_dir / "pg_ctl")), shlex.quote(str(data_dir))
+    service._reaper = start_reaper(
+        f"runuser -u postgres -- {pg_ctl} -D {data} -m immediate -w stop; rm -rf {shlex.quote(str(base))}"
+    )
     last_error = ""
     # A free port can be taken before the server binds it: try a few.
     for _attempt in range(3):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -20,7 +21,9 @@ from tests.services._process import (
     read_log_tail,
     register_cleanup,
     remove_tree,
+    start_reaper,
     stop_process,
+    stop_reaper,
     unregister_cleanup,
 )
 
@@ -42,6 +45,7 @@ class SeaweedFsService:
     grpc_ports: list[int] = field(default_factory=list)
     region: str = REGION
     _proc: subprocess.Popen | None = field(default=None, repr=False)
+    _reaper: subprocess.Popen | None = field(default=None, repr=False)
 
     def client(self, access_key: str | None = None, secret_key: str | None = None):
         """A boto3 S3 client for this server (pass other keys to test refusals)."""
@@ -87,6 +91,7 @@ class SeaweedFsService:
         if self._proc is not None:
             stop_process(self._proc, grace_seconds=3)
             self._proc = None
+        stop_reaper(self._reaper)
         remove_tree(self.base_dir)
         # weed always puts its local gRPC sockets in /tmp, named after the gRPC port.
         for port in self.grpc_ports:
@@ -196,6 +201,8 @@ def start_seaweedfs(start_timeout: float = 60.0) -> SeaweedFsService:
         _proc=proc,
     )
     register_cleanup(service.stop)
+    sockets = " ".join(f"/tmp/seaweedfs-*-grpc-{port}.sock" for port in service.grpc_ports)
+    service._reaper = start_reaper(f"kill -9 -{proc.pid}; rm -rf {shlex.quote(str(base))} {sockets}")
 
     deadline = time.monotonic() + start_timeout
     while time.monotonic() < deadline:

@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import secrets
+import shlex
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,9 @@ from tests.services._process import (
     read_log_tail,
     register_cleanup,
     remove_tree,
+    start_reaper,
     stop_process,
+    stop_reaper,
     unregister_cleanup,
     wait_until,
 )
@@ -56,6 +59,7 @@ class SshdService:
     base_dir: Path
     log_path: Path
     _proc: subprocess.Popen | None = field(default=None, repr=False)
+    _reaper: subprocess.Popen | None = field(default=None, repr=False)
 
     def drop_dir(self, user: str) -> Path:
         """The folder the user lands in over SFTP; files put here are what tests pick up."""
@@ -127,6 +131,7 @@ class SshdService:
         if self._proc is not None:
             stop_process(self._proc, grace_seconds=3)
             self._proc = None
+        stop_reaper(self._reaper)
         unregister_cleanup(self.stop)
         remove_tree(self.base_dir)
 
@@ -267,6 +272,7 @@ def start_sshd(start_timeout: float = 10.0) -> SshdService:
         register_cleanup(service.stop)
         if wait_until(lambda p=proc, n=port: p.poll() is not None or port_is_open(n), start_timeout):
             if proc.poll() is None:
+                service._reaper = start_reaper(f"kill -9 -{proc.pid}; rm -rf {shlex.quote(str(base))}")
                 return service
         last_error = read_log_tail(log_path)
         stop_process(proc, grace_seconds=1)
