@@ -62,9 +62,12 @@ _DECIMAL = re.compile(
     r"^(?P<open>\()?\s*(?P<sign>[+-])?\s*\$?\s*(?P<sign2>[+-])?\s*"
     r"(?P<number>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)\s*(?P<close>\))?$"
 )
+# A North American number in one of its everyday spellings: area code, exchange, line
+_NANP = re.compile(r"^(?:\+?1[-. ]?)?\(?(\d{3})\)?[-. ]?(\d{3})[-. ]?(\d{4})$")
 _FLOAT_LIKE_DIGITS = re.compile(r"^\+?\d+\.0+$")  # 7735550123.0: a phone that went through a float
-# Deliberately simple: one @, no spaces, a dotted domain of letters, digits and hyphens.
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+# Deliberately simple: one @, no spaces, a dotted domain. Letters may be non-ASCII
+# (internationalised addresses such as josé.peña@mail.example are valid, RFC 6531).
+_EMAIL = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+$")
 _BOOLEANS = {
     "true": True,
     "t": True,
@@ -247,19 +250,34 @@ def _parse_datetimes(values: list[str], formats: list[str], zone: ZoneInfo) -> l
 
 
 def _phone_parser(region: str) -> Callable[[str], str | None]:
-    """E.164 or None. A number must be both possible (right length) and valid (a real range)
-    for its region, so typos like a 555-01xx fiction number with a bad area code are refused."""
+    """E.164 or None.
+
+    A number must be both possible (a plausible length) and valid (in a range actually
+    assigned) for its country: a well-formed number with an unassigned area code is refused.
+    ``phonenumbers.parse`` is the slow part, so for regions in the North American plan
+    (country code 1) the common shapes - (708) 363-0739, 708.363.0739, 1-708-363-0739 - are
+    read with a regex instead; the validity check is the same either way.
+    """
+    nanp = phonenumbers.country_code_for_region(region) == 1
+
+    def check(number: phonenumbers.PhoneNumber) -> str | None:
+        valid = phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(
+            number
+        )
+        if not (phonenumbers.is_possible_number(number) and valid):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def parse(value: str) -> str | None:
         if _FLOAT_LIKE_DIGITS.match(value):
             value = value.split(".")[0]
+        if nanp and (m := _NANP.match(value)):
+            return check(phonenumbers.PhoneNumber(country_code=1, national_number=int("".join(m.groups()))))
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             return None
-        if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return check(number)
 
     return parse
 

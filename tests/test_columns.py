@@ -1,0 +1,124 @@
+"""Header matching and drift descriptions."""
+
+from __future__ import annotations
+
+from courtfeed.columns import ColumnMatch, describe_drift, match_columns
+from courtfeed.config.template import Template
+
+
+def template(fields: dict, exclude: list | None = None, **fmt) -> Template:
+    return Template.model_validate({"name": "t", "format": fmt, "fields": fields, "exclude": exclude or []})
+
+
+HEARINGS = {
+    "client.reference": {"column": "DEF_ID", "required": True},
+    "client.first_name": {"column": "DEF_FNAME"},
+    "client.last_name": {"column": "DEF_LNAME", "required": True},
+    "client.phone": {"column": "PHONE"},
+}
+
+
+def test_exact_match_resolves_every_column():
+    match = match_columns(template(HEARINGS), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE"])
+    assert match.resolved == {
+        "DEF_ID": "DEF_ID",
+        "DEF_FNAME": "DEF_FNAME",
+        "DEF_LNAME": "DEF_LNAME",
+        "PHONE": "PHONE",
+    }
+    assert match.missing == []
+    assert match.new == []
+    assert match.suggestions == {}
+
+
+def test_exact_match_is_case_and_space_sensitive():
+    match = match_columns(template(HEARINGS), ["def_id", "DEF_FNAME ", "DEF_LNAME", "PHONE"])
+    assert match.missing == ["DEF_ID", "DEF_FNAME"]
+    assert match.new == ["def_id", "DEF_FNAME "]
+    assert match.suggestions == {"DEF_ID": "def_id", "DEF_FNAME": "DEF_FNAME "}
+
+
+def test_relaxed_match_ignores_case_and_outer_spaces():
+    match = match_columns(
+        template(HEARINGS, match="relaxed"), ["def_id", " Def_FName ", "DEF_LNAME", "phone"]
+    )
+    assert match.resolved == {
+        "DEF_ID": "def_id",
+        "DEF_FNAME": " Def_FName ",
+        "DEF_LNAME": "DEF_LNAME",
+        "PHONE": "phone",
+    }
+    assert match.missing == []
+    assert match.new == []
+
+
+def test_relaxed_match_first_of_two_equal_headers_wins():
+    fields = {"client.reference": {"column": "ID"}}
+    match = match_columns(template(fields, match="relaxed"), ["id", "ID "])
+    assert match.resolved == {"ID": "id"}
+    assert match.new == ["ID "]
+
+
+def test_renamed_and_added_columns():
+    match = match_columns(template(HEARINGS), ["DEF_ID", "DEF_FNAME", "DEF_LAST_NAME", "MIDDLE", "PHONE"])
+    assert match.missing == ["DEF_LNAME"]
+    assert match.new == ["DEF_LAST_NAME", "MIDDLE"]
+    assert match.suggestions == {"DEF_LNAME": "DEF_LAST_NAME"}
+    sentence = describe_drift(match, ["DEF_ID", "DEF_LNAME"])
+    assert sentence == (
+        "missing required column(s) 'DEF_LNAME' (closest match in the file: 'DEF_LAST_NAME'); "
+        "new column(s) not in the template: 'DEF_LAST_NAME', 'MIDDLE'"
+    )
+
+
+def test_no_suggestion_when_nothing_is_close():
+    match = match_columns(template(HEARINGS), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "XYZ"])
+    assert match.missing == ["PHONE"]
+    assert match.suggestions == {}
+    assert describe_drift(match, ["DEF_ID"]) == (
+        "missing optional column(s) 'PHONE'; new column(s) not in the template: 'XYZ'"
+    )
+
+
+def test_suggestion_falls_back_to_used_columns_when_nothing_is_new():
+    fields = {"client.reference": {"column": "DEF_ID"}, "client.notes": {"column": "DEF_IDS"}}
+    match = match_columns(template(fields), ["DEF_ID"])
+    assert match.missing == ["DEF_IDS"]
+    assert match.suggestions == {"DEF_IDS": "DEF_ID"}
+
+
+def test_exclude_rule_columns_are_matched_too():
+    exclude = [{"column": "STATUS", "in": ["CLOSED"]}, {"column": "TYPE", "blank": True}]
+    match = match_columns(
+        template(HEARINGS, exclude), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
+    )
+    assert "STATUS" in match.missing and "TYPE" in match.missing
+    assert match.suggestions["STATUS"] == "status"
+    relaxed = match_columns(
+        template(HEARINGS, exclude, match="relaxed"), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
+    )
+    assert relaxed.resolved["STATUS"] == "status"
+    assert relaxed.missing == ["TYPE"]
+    assert "status" not in relaxed.new
+
+
+def test_positions_without_header():
+    fields = {"client.reference": {"column": 1, "required": True}, "client.last_name": {"column": 3}}
+    exclude = [{"column": 7, "blank": True}]
+    match = match_columns(template(fields, exclude, header=False), ["1", "2", "3", "4"])
+    assert match.resolved == {1: "1", 3: "3"}
+    assert match.missing == [7]
+    assert match.new == []  # extra trailing columns of a positional file are not drift
+    assert describe_drift(match, [1]) == "missing optional column(s) position 7"
+    assert describe_drift(match, [7]) == "missing required column(s) position 7"
+
+
+def test_position_zero_and_beyond_width_are_missing():
+    fields = {"client.reference": {"column": 0}, "client.last_name": {"column": 3}}
+    match = match_columns(template(fields, header=False), ["1", "2"])
+    assert match.missing == [0, 3]
+    assert match.resolved == {}
+
+
+def test_describe_no_drift():
+    assert describe_drift(ColumnMatch(), []) == "the file's columns match the template"
