@@ -24,13 +24,12 @@ def _describe_pydantic_error(exc: Exception) -> str:
     errors = getattr(exc, "errors", None)
     if not callable(errors):
         return type(exc).__name__
-    parts = []
+    # a kwarg that accepts several types fails once per type: the first message per kwarg is enough
+    first: dict[str, str] = {}
     for error in errors():
         where = ".".join(str(p) for p in error.get("loc", ()))
-        if f"{where}: {error.get('msg')}" not in parts:
-            parts.append(f"{where}: {error.get('msg')}")
-    # a kwarg that accepts several types reports one error per type: the first says enough
-    return "; ".join(parts[:3])
+        first.setdefault(where, f"{where}: {error.get('msg')}")
+    return "; ".join(first.values())
 
 
 def _regex_problem(pattern: Any) -> str | None:
@@ -55,7 +54,7 @@ def expectation_problems(items: list[dict], label: str) -> list[str]:
     problems = []
     for number, item in enumerate(items, start=1):
         kind = item.get("type") if isinstance(item, dict) else None
-        where = f"{label} expectation {number}" + (f" ({kind})" if kind else "")
+        where = f"expectation {number} of {label}" + (f" ({kind})" if kind else "")
         if not isinstance(kind, str):
             problems.append(f"{where}: needs a 'type'")
             continue
@@ -103,7 +102,7 @@ def check_expectations(template: Template, include_dir: Path | None = None) -> l
     prefix = f"template {template.name!r}"
     problems = []
     template_items = [e.model_dump() for e in template.expectations]
-    problems += [f"{prefix}: {p}" for p in expectation_problems(template_items, "expectations:")]
+    problems += [f"{prefix}: {p}" for p in expectation_problems(template_items, "the template")]
     for name in template.expectation_suites:
         try:
             items = load_named_suite(name, include_dir)

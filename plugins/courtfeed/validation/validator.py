@@ -49,6 +49,8 @@ RESULT_FORMAT = {
     "exclude_unexpected_values": True,
     "return_unexpected_index_query": False,
 }
+# expectations about the table's set of columns: they need every column of the batch
+WHOLE_TABLE_PREFIXES = ("expect_table_columns_", "expect_table_column_count_")
 
 
 @dataclass
@@ -61,11 +63,16 @@ class ValidationResult:
         return {r.row for r in self.rejects if r.row is not None}
 
 
-def normalise_blanks(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with a fresh 0..n-1 index, string cells, and blank cells as missing values."""
-    prepared = frame.reset_index(drop=True).astype("str")
+def normalise_blanks(frame: pd.DataFrame, columns: set[str] | None = None) -> pd.DataFrame:
+    """A copy with a fresh 0..n-1 index whose ``columns`` (default: all) hold strings, blanks missing.
+
+    Only the columns the suite reads need it, and on 50,000 rows each one costs about 10 ms.
+    """
+    prepared = frame.reset_index(drop=True)
     for column in prepared.columns:
-        cells = prepared[column]
+        if columns is not None and str(column) not in columns:
+            continue
+        cells = prepared[column].astype("str")
         prepared[column] = cells.mask(cells.str.strip().eq(""))
     return prepared
 
@@ -76,6 +83,16 @@ class Validator:
     def __init__(self, suite: dict):
         self.suite = suite
         self._definition = None
+        self._columns = {
+            str(c)
+            for item in suite.get("expectations", [])
+            for c in template_columns_of(item.get("kwargs") or {})
+        }
+        # GX fingerprints the whole batch (hashing every cell) before each run, so a batch is
+        # cut down to the columns the suite reads, unless a rule looks at the table's columns.
+        self._whole_table = not self._columns or any(
+            item["type"].startswith(WHOLE_TABLE_PREFIXES) for item in suite.get("expectations", [])
+        )
         if suite.get("expectations"):
             self._definition = self._build_definition(suite)
 
@@ -100,7 +117,7 @@ class Validator:
         # GX logs and drops an invalid expectation instead of raising: a dropped rule would
         # silently stop protecting the data, so refuse the suite instead.
         if len(gx_suite.expectations) != len(suite["expectations"]):
-            problems = expectation_problems(suite["expectations"], label="suite")
+            problems = expectation_problems(suite["expectations"], label=f"suite {suite['name']!r}")
             raise ConfigError(problems or ["Great Expectations refused some expectations of the suite"])
         gx_suite = context.suites.add(gx_suite)
         return context.validation_definitions.add(
@@ -114,7 +131,9 @@ class Validator:
         outcome = ValidationResult()
         if self._definition is None:
             return outcome
-        prepared = normalise_blanks(frame)
+        if not self._whole_table:
+            frame = frame[[c for c in frame.columns if str(c) in self._columns]]
+        prepared = normalise_blanks(frame, self._columns)
         run = self._definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
         present = {str(c) for c in prepared.columns}
         for result in run.results:

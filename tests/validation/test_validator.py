@@ -1,0 +1,157 @@
+"""Validator: GX results become rejects at spreadsheet rows, named by template columns."""
+
+import pandas as pd
+import pytest
+from courtfeed.config.loader import ConfigError
+from courtfeed.validation import Validator, build_suite
+
+NOT_NULL = "expect_column_values_to_not_be_null"
+REGEX = "expect_column_values_to_match_regex"
+
+
+def rows_of(problems, column, rule):
+    return [p.row for p in problems if p.column == column and p.rule == rule]
+
+
+def test_valid_batch_has_no_problems(validator, make_frame):
+    frame = make_frame(4)
+    result = validator.validate(frame, [2, 3, 4, 5])
+    assert result.rejects == []
+    assert result.warnings == []
+
+
+def test_blank_required_cells_are_rejected_at_their_spreadsheet_rows(validator, make_frame):
+    # empty, whitespace-only and None all count as missing
+    frame = make_frame(6, {(1, "def_lname"): "", (2, "def_lname"): "   ", (4, "def_lname"): None})
+    row_numbers = [2, 3, 5, 8, 13, 21]  # gaps, as after multi-line cells or excluded rows
+    result = validator.validate(frame, row_numbers)
+    assert rows_of(result.rejects, "DEF_LNAME", NOT_NULL) == [3, 5, 13]
+    assert {r.message for r in result.rejects} == {"required value is missing"}
+
+
+def test_rejects_name_the_template_column_not_the_files(validator, make_frame):
+    frame = make_frame(2, {(1, "Case No"): None})
+    result = validator.validate(frame, [2, 3])
+    assert [(r.row, r.column) for r in result.rejects] == [(3, "CASE_NO")]
+
+
+def test_template_regex_expectation_rejects_non_matching_rows(validator, make_frame):
+    frame = make_frame(4, {(0, "Case No"): "26CR4000", (3, "Case No"): "26-cr-1"})
+    result = validator.validate(frame, [10, 11, 12, 13])
+    assert rows_of(result.rejects, "CASE_NO", REGEX) == [10, 13]
+    messages = {r.message for r in result.rejects if r.rule == REGEX}
+    assert messages == {"does not match the pattern ^[0-9]{2}-[A-Z]{2}-[0-9]+$"}
+
+
+def test_blank_cells_are_left_to_the_required_check_not_the_pattern(validator, make_frame):
+    frame = make_frame(2, {(1, "Case No"): " "})
+    result = validator.validate(frame, [2, 3])
+    assert [r.rule for r in result.rejects] == [NOT_NULL]
+
+
+def test_named_suite_from_include_expectations_is_applied(validator, make_frame):
+    frame = make_frame(3, {(2, "DEF_ID"): "D12"})
+    result = validator.validate(frame, [2, 3, 4])
+    assert rows_of(result.rejects, "DEF_ID", "expect_column_value_lengths_to_be_between") == [4]
+    assert "length is not between 7 and 7" in {r.message for r in result.rejects}
+
+
+def test_warning_severity_expectation_reports_but_does_not_reject(validator, make_frame):
+    frame = make_frame(3, {(1, "STATUS"): "ADJOURNED"})
+    result = validator.validate(frame, [2, 3, 4])
+    assert result.rejects == []
+    assert [(w.row, w.column, w.rule) for w in result.warnings] == [
+        (3, "STATUS", "expect_column_values_to_be_in_set")
+    ]
+    assert result.warnings[0].message == "is not one of SCHEDULED, CONTINUED"
+
+
+def test_messages_never_contain_row_values(validator, make_frame):
+    secrets = {
+        (0, "def_lname"): " ",
+        (0, "Case No"): "Zebediah-Quarrington",
+        (1, "DEF_ID"): "555-0199-PRIVATE",
+        (1, "STATUS"): "Born 1970-01-01",
+        (2, "Case No"): "ssn 078-05-1120",
+    }
+    frame = make_frame(3, secrets)
+    result = validator.validate(frame, [2, 3, 4])
+    problems = result.rejects + result.warnings
+    assert len(problems) == 5  # every planted cell was caught...
+    # the planted values and every surname in the batch; not STATUS, whose allowed values
+    # rightly appear in the "is not one of" message
+    cells = {v.strip() for v in secrets.values() if v.strip()} | set(frame["def_lname"].dropna()) - {" "}
+    for problem in problems:  # ...and none of the file's values is repeated back
+        text = " ".join(str(part) for part in problem.as_dict().values())
+        assert not [cell for cell in cells if cell in text]
+
+
+def test_caller_frame_is_untouched_and_its_index_is_not_used(validator, make_frame):
+    frame = make_frame(3, {(2, "def_lname"): ""}, index=[700, 701, 702])
+    before = frame.copy()
+    result = validator.validate(frame, [2, 3, 4])
+    assert rows_of(result.rejects, "DEF_LNAME", NOT_NULL) == [4]
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_one_validator_serves_successive_batches(validator, make_frame):
+    first = validator.validate(make_frame(2, {(0, "def_lname"): None}), [2, 3])
+    second = validator.validate(make_frame(2, {(1, "def_lname"): None}), [50002, 50003])
+    assert [r.row for r in first.rejects] == [2]
+    assert [r.row for r in second.rejects] == [50003]
+
+
+def test_a_missing_column_is_a_file_level_reject(validator, make_frame):
+    frame = make_frame(2).drop(columns=["def_lname"])
+    result = validator.validate(frame, [2, 3])
+    assert [(r.row, r.column, r.rule) for r in result.rejects] == [(None, "DEF_LNAME", NOT_NULL)]
+    assert "missing from the file" in result.rejects[0].message
+
+
+def test_row_numbers_must_match_the_batch(validator, make_frame):
+    with pytest.raises(ValueError, match="row numbers"):
+        validator.validate(make_frame(3), [2, 3])
+
+
+def test_table_expectation_failure_is_a_row_less_reject(make_template, resolved, include_dir, make_frame):
+    template = make_template(
+        expectations=[{"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 2}}],
+        expectation_suites=[],
+    )
+    validator = Validator(build_suite(template, resolved, include_dir))
+    result = validator.validate(make_frame(3), [2, 3, 4])
+    assert [(r.row, r.column, r.rule) for r in result.rejects] == [
+        (None, None, "expect_table_row_count_to_be_between")
+    ]
+    assert result.rejects[0].message == "batch has 3 rows, expected at most 2"
+
+
+def test_validator_refuses_a_suite_gx_would_silently_shrink():
+    suite = {
+        "name": "broken",
+        "expectations": [
+            {"type": NOT_NULL, "kwargs": {"column": "A"}},
+            {"type": "expect_column_values_to_be_shiny", "kwargs": {"column": "A"}},
+        ],
+    }
+    with pytest.raises(ConfigError) as caught:
+        Validator(suite)
+    assert "expect_column_values_to_be_shiny" in str(caught.value)
+
+
+def test_a_template_without_rules_needs_no_great_expectations(make_frame):
+    validator = Validator({"name": "empty", "expectations": []})
+    frame = make_frame(2, {(0, "def_lname"): None})
+    assert validator.validate(frame, [2, 3]).rejects == []
+
+
+def test_rules_about_the_tables_columns_see_every_column(make_template, resolved, include_dir, make_frame):
+    # the validator hands GX only the columns the suite reads, except for rules like this one
+    template = make_template(
+        expectations=[{"type": "expect_table_column_count_to_equal", "kwargs": {"value": 5}}],
+        expectation_suites=[],
+    )
+    validator = Validator(build_suite(template, resolved, include_dir))
+    assert validator.validate(make_frame(2), [2, 3]).rejects == []
+    result = validator.validate(make_frame(2).drop(columns=["STATUS"]), [2, 3])
+    assert [(r.row, r.message) for r in result.rejects] == [(None, "file has 4 columns, expected 5")]
