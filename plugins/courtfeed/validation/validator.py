@@ -20,6 +20,10 @@ whitespace-only cells replaced by missing values, so ``expect_column_values_to_n
 treats "", " " and None alike and pattern/set expectations skip blank cells (GX ignores missing
 values in those). The caller's frame is not modified.
 
+Cost, measured here on a 50,000-row, 14-column batch: about 0.4 s for a 7-rule suite reading 6
+columns and 0.85 s for 15 rules over all 14 columns; a 100-row batch still costs about 0.14 s of
+fixed GX overhead per run; building a Validator takes ~50 ms once GX is imported (~10 s).
+
 Known limits: expectations are evaluated per batch (at most DEFAULT_BATCH_ROWS rows), so
 uniqueness and row-count expectations see one batch, not the whole file; ``mostly`` works as
 in GX: below the threshold every failing row is rejected, above it none are.
