@@ -149,3 +149,11 @@ def test_utf16_bom_file_with_broken_surrogate_is_an_encoding_rejection(write):
 
     assert caught.value.rule == "encoding"
     assert "byte offset 6" in str(caught.value)
+
+
+def test_a_few_stray_control_characters_are_still_text(write):
+    path = write("notes.csv", "ID,Note\n1,typo\x08fixed\n2,esc\x1b\n")
+
+    got = read_back(path)
+
+    assert got.rows == [["1", "typo\x08fixed"], ["2", "esc\x1b"]]

@@ -18,6 +18,7 @@ CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 64 * 1024
 # A text file may hold a few stray control characters; a binary one is full of them.
 MAX_CONTROL_RATIO = 0.05
+MIN_CONTROLS = 16
 
 # Longest BOM first: the UTF-32 LE BOM starts with the UTF-16 LE one.
 _BOMS = [
@@ -180,7 +181,8 @@ def _refuse_binary(head: bytes, encoding: str) -> None:
         return
     nuls = text.count("\x00")
     controls = sum(1 for ch in text if ch in _CONTROL)
-    if nuls or controls / len(text) > MAX_CONTROL_RATIO:
+    # A few stray control characters (a backspace typed into a notes field) are not junk.
+    if nuls or (controls >= MIN_CONTROLS and controls / len(text) > MAX_CONTROL_RATIO):
         raise FileRejected(
             f"the file is not text: its first {len(head)} bytes hold {controls} control characters"
             f" ({nuls} NUL bytes); is it a binary file or a different format with a text extension?",

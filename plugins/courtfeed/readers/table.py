@@ -118,6 +118,11 @@ def read_table(
         if not header:
             sample.insert(0, first)
     elif header:
+        if pad_short_rows:
+            # Excel rows lose their empty trailing cells, the header row too: data under a
+            # blank header cell must still find a column.
+            widest = max((len(cells) for _, cells in sample), default=0)
+            first = (first[0], first[1] + [None] * (widest - len(first[1])))
         raw_width = len(first[1])
         width = kept_width(first[1], sample)
         columns = header_names(first[1][:width])
