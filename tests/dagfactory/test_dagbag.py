@@ -1,0 +1,76 @@
+"""Parsing the DAG file: one DAG per profile, the right shape, and nothing heavy at parse time."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_no_import_errors_and_one_dag_per_profile(dagbag):
+    assert dagbag.import_errors == {}
+    names = sorted(p.stem for p in (REPO / "include" / "profiles").glob("*.yaml"))
+    assert sorted(d for d in dagbag.dag_ids if d.startswith("courtfeed__")) == [f"courtfeed__{n}" for n in names]
+
+
+def test_dag_shape(dagbag):
+    dag = dagbag.dags["courtfeed__metro_hearings"]
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert {"agency:metro-county", "source:sftp", "template:metro_hearings"} <= set(dag.tags)
+    assert "metro_hearings" in dag.doc_md and "/drop" in dag.doc_md
+    chain = ["list_new_files", "file.fetch", "file.read", "file.validate", "file.map", "file.load", "file.finalize"]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        assert dag.task_dict[downstream].upstream_task_ids == {upstream}
+    sensor = dag.task_dict["list_new_files"]
+    assert sensor.mode == "reschedule" and sensor.soft_fail is True
+    assert dag.task_dict["file.fetch"].map_index_template == "{{ file_name }}"
+    assert "force_files" in dag.params
+
+
+def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
+    include = tmp_path / "include"
+    shutil.copytree(REPO / "include" / "templates", include / "templates")
+    (include / "profiles").mkdir()
+    base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
+    off = {**base, "name": "off_feed", "enabled": False}
+    default = {k: v for k, v in base.items() if k != "schedule"} | {"name": "default_feed"}
+    for p in (off, default):
+        (include / "profiles" / f"{p['name']}.yaml").write_text(yaml.safe_dump(p))
+    code = (
+        "import json; from airflow.dag_processing.dagbag import DagBag;"
+        f"b = DagBag(dag_folder={str(REPO / 'dags')!r});"
+        "print(json.dumps({d: [str(b.dags[d].schedule), b.dags[d].is_paused_upon_creation] for d in b.dags}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "COURTFEED_INCLUDE": str(include)})
+    assert out.returncode == 0, out.stderr
+    dags = json.loads(out.stdout.strip().splitlines()[-1])
+    assert dags["courtfeed__off_feed"][1] is True
+    assert dags["courtfeed__default_feed"] == ["@hourly", False]
+
+
+def test_parse_reads_no_heavy_library():
+    code = (
+        "import sys, runpy; runpy.run_path(%r);"
+        "heavy = [m for m in ('pandas', 'great_expectations', 'pyarrow', 'paramiko') if m in sys.modules];"
+        "print(heavy)"
+    ) % str(REPO / "dags" / "courtfeed_dags.py")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
