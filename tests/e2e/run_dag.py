@@ -1,0 +1,34 @@
+"""Run one DAG to completion with dag.test() and print what happened as JSON (for e2e tests).
+
+Usage: python tests/e2e/run_dag.py DAG_ID [RUN_CONF_JSON]. The environment carries the
+connections (AIRFLOW_CONN_*), COURTFEED_INCLUDE and an AIRFLOW_HOME already migrated.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from airflow.dag_processing.dagbag import DagBag
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def main() -> None:
+    dag_id = sys.argv[1]
+    conf = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    if bag.import_errors:
+        raise SystemExit(f"import errors: {bag.import_errors}")
+    dag = bag.dags[dag_id]
+    run = dag.test(run_conf=conf)
+    tis = [
+        {"task_id": ti.task_id, "map_index": ti.map_index, "state": str(ti.state), "rendered": ti.rendered_map_index}
+        for ti in run.get_task_instances()
+    ]
+    print("RESULT " + json.dumps({"state": str(run.state), "tasks": tis}))
+
+
+if __name__ == "__main__":
+    main()
