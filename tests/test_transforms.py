@@ -464,6 +464,13 @@ def test_email():
     assert_no_values_in_messages(errors, raw)
 
 
+def test_email_accepts_internationalised_addresses():
+    # RFC 6531: real exports carry accented local parts (the Metro sample does)
+    values, errors = run(["zoë.peña40@Mail.Example", "josé@x.co"], "email")
+    assert values == ["zoë.peña40@mail.example", "josé@x.co"]
+    assert errors == [None, None]
+
+
 def test_boolean():
     raw = ["true", "FALSE", "Yes", "no", "Y", "n", "1", "0", "T", "f", "maybe", "2"]
     values, errors = run(raw, "boolean")
