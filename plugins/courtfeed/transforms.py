@@ -64,7 +64,9 @@ _DECIMAL = re.compile(
 )
 # A North American number in one of its everyday spellings: area code, exchange, line
 _NANP = re.compile(r"^(?:\+?1[-. ]?)?\(?(\d{3})\)?[-. ]?(\d{3})[-. ]?(\d{4})$")
-_FLOAT_LIKE_DIGITS = re.compile(r"^\+?\d+\.0+$")  # 7735550123.0: a phone that went through a float
+# 7735550123.0: a phone that went through a float (str(float) writes exactly one zero, so
+# a dotted spelling such as 201200.0000 is left to the phone parser)
+_FLOAT_LIKE_DIGITS = re.compile(r"^\+?\d+\.0$")
 # Deliberately simple: one @, no spaces, a dotted domain. Letters may be non-ASCII
 # (internationalised addresses such as josé.peña@mail.example are valid, RFC 6531).
 _EMAIL = re.compile(r"^[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+$")
