@@ -1,0 +1,324 @@
+"""The upload ledger: one row per file processed, its rejects, and what the sensor saw of each file.
+
+Plain functions on a Connection so the pipeline can write the ledger in the same transaction as
+the records it loads. Messages and rejects name rows, columns and rules, never row values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+
+from courtfeed.rejects import Reject
+from courtfeed.target.schema import file_observations, uploads, utc_now
+from courtfeed.target.schema import upload_rejects as rejects_table
+
+# An upload in one of these states has been dealt with: the sensor does not offer the file again.
+SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate")
+# An upload in one of these states put records in the target.
+LOADED_STATUSES = ("loaded", "partial")
+# Set while the loading transaction is open; never visible to other connections.
+IN_PROGRESS_STATUS = "loading"
+MAX_STORED_REJECTS = 10_000
+# Rows per IN (...) lookup: far under every backend's bound-parameter limit.
+LOOKUP_CHUNK = 1_000
+
+Identity = tuple[str, int, datetime]  # path, size, mtime
+
+
+def _utc_seconds(moment: datetime | None) -> datetime | None:
+    """A timestamp at whole-second precision in UTC: SFTP listings only have whole seconds."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _chunks(items: list, size: int = LOOKUP_CHUNK) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _profile_is(profile: str | None):
+    return uploads.c.profile.is_(None) if profile is None else uploads.c.profile == profile
+
+
+def _as_dict(row) -> dict:
+    record = dict(row._mapping)
+    if "counts" in record:
+        record["counts"] = json.loads(record["counts"]) if record["counts"] else {}
+    return record
+
+
+# --- writing an upload ---------------------------------------------------------------------
+def start_upload(
+    conn: Connection,
+    *,
+    upload_id: str,
+    profile: str | None,
+    agency: str,
+    template: str | None,
+    source: str | None,
+    path: str | None,
+    size: int | None,
+    mtime: datetime | None,
+    sha256: str | None,
+    forced: bool = False,
+    run_id: str | None = None,
+) -> None:
+    """Insert the upload's ledger row; finish_upload completes it in the same transaction."""
+    conn.execute(
+        insert(uploads).values(
+            id=upload_id,
+            profile=profile,
+            agency=agency,
+            template=template,
+            source=source,
+            path=path,
+            size=size,
+            mtime=_utc_seconds(mtime),
+            sha256=sha256,
+            status=IN_PROGRESS_STATUS,
+            rows_read=0,
+            rows_loaded=0,
+            rows_excluded=0,
+            rows_rejected=0,
+            forced=forced,
+            run_id=run_id,
+            started_at=utc_now(),
+        )
+    )
+
+
+def finish_upload(
+    conn: Connection,
+    upload_id: str,
+    *,
+    status: str,
+    message: str | None = None,
+    rows_read: int = 0,
+    rows_loaded: int = 0,
+    rows_excluded: int = 0,
+    rows_rejected: int = 0,
+    counts: dict | None = None,
+    rejects: Iterable[Reject] = (),
+    ack_path: str | None = None,
+) -> None:
+    """Record the outcome and the rejects (at most MAX_STORED_REJECTS; the message says how many more)."""
+    rejects = list(rejects)
+    stored = rejects[:MAX_STORED_REJECTS]
+    if len(rejects) > len(stored):
+        note = f"{len(rejects) - len(stored)} more rejects not stored (only the first {MAX_STORED_REJECTS} are kept)"
+        message = f"{message}; {note}" if message else note
+    if stored:
+        conn.execute(
+            insert(rejects_table),
+            [
+                {
+                    "upload_id": upload_id,
+                    "row": r.row,
+                    "column_name": r.column,
+                    "rule": r.rule,
+                    "message": r.message,
+                }
+                for r in stored
+            ],
+        )
+    result = conn.execute(
+        update(uploads)
+        .where(uploads.c.id == upload_id)
+        .values(
+            status=status,
+            message=message,
+            rows_read=rows_read,
+            rows_loaded=rows_loaded,
+            rows_excluded=rows_excluded,
+            rows_rejected=rows_rejected,
+            counts=json.dumps(counts or {}, sort_keys=True),
+            ack_path=ack_path,
+            finished_at=utc_now(),
+        )
+    )
+    if result.rowcount != 1:
+        raise LookupError(f"upload {upload_id} has no ledger row: call start_upload first")
+
+
+def record_failed_upload(
+    engine: Engine,
+    *,
+    upload_id: str,
+    profile: str | None,
+    agency: str,
+    template: str | None,
+    source: str | None,
+    path: str | None,
+    size: int | None,
+    mtime: datetime | None,
+    sha256: str | None,
+    status: str,
+    message: str | None = None,
+    forced: bool = False,
+    run_id: str | None = None,
+    rows_read: int = 0,
+    rows_loaded: int = 0,
+    rows_excluded: int = 0,
+    rows_rejected: int = 0,
+    counts: dict | None = None,
+    rejects: Iterable[Reject] = (),
+    ack_path: str | None = None,
+) -> None:
+    """Write a whole ledger row in a transaction of its own: for rejected or failed files, after
+    the loading transaction was rolled back. If the row exists already it is completed instead."""
+    with engine.begin() as conn:
+        exists = conn.execute(select(uploads.c.id).where(uploads.c.id == upload_id)).first()
+        if exists is None:
+            start_upload(
+                conn,
+                upload_id=upload_id,
+                profile=profile,
+                agency=agency,
+                template=template,
+                source=source,
+                path=path,
+                size=size,
+                mtime=mtime,
+                sha256=sha256,
+                forced=forced,
+                run_id=run_id,
+            )
+        finish_upload(
+            conn,
+            upload_id,
+            status=status,
+            message=message,
+            rows_read=rows_read,
+            rows_loaded=rows_loaded,
+            rows_excluded=rows_excluded,
+            rows_rejected=rows_rejected,
+            counts=counts,
+            rejects=rejects,
+            ack_path=ack_path,
+        )
+
+
+# --- questions the sensor and the pipeline ask ----------------------------------------------
+def processed_identities(conn: Connection, profile: str | None, candidates: list[Identity]) -> set[Identity]:
+    """The candidates (path, size, mtime) that already have a settled upload with that identity.
+
+    mtimes are compared at whole-second precision; the tuples returned are the caller's own.
+    """
+    wanted: dict[str, list[Identity]] = {}
+    for candidate in candidates:
+        wanted.setdefault(candidate[0], []).append(candidate)
+    seen: set[tuple[str, int, datetime]] = set()
+    for paths in _chunks(list(wanted)):
+        rows = conn.execute(
+            select(uploads.c.path, uploads.c.size, uploads.c.mtime)
+            .where(_profile_is(profile), uploads.c.path.in_(paths), uploads.c.status.in_(SETTLED_STATUSES))
+            .distinct()
+        )
+        seen.update((path, size, _utc_seconds(mtime)) for path, size, mtime in rows)
+    return {
+        candidate
+        for group in wanted.values()
+        for candidate in group
+        if (candidate[0], candidate[1], _utc_seconds(candidate[2])) in seen
+    }
+
+
+def upload_with_same_content(conn: Connection, profile: str | None, path: str, sha256: str) -> dict | None:
+    """The latest earlier loaded or partial upload of this path with the same content, if any."""
+    row = conn.execute(
+        select(uploads)
+        .where(
+            _profile_is(profile),
+            uploads.c.path == path,
+            uploads.c.sha256 == sha256,
+            uploads.c.status.in_(LOADED_STATUSES),
+        )
+        .order_by(uploads.c.finished_at.desc())
+        .limit(1)
+    ).first()
+    return _as_dict(row) if row else None
+
+
+def observe_files(
+    conn: Connection, profile: str, files: list[Identity], now: datetime
+) -> dict[str, tuple[int, datetime, datetime]]:
+    """Remember this look at the source; return what the previous look saw of these files.
+
+    The result maps path -> (size, mtime, first_seen_at) as stored before this call, for the
+    paths seen before. first_seen_at is when that exact size and mtime was first seen: it moves
+    on whenever a file changes, so "unchanged since first_seen_at" means stable between looks.
+    """
+    now = _utc_seconds(now)
+    latest = {path: (size, _utc_seconds(mtime)) for path, size, mtime in files}
+    previous: dict[str, tuple[int, datetime, datetime]] = {}
+    for paths in _chunks(list(latest)):
+        rows = conn.execute(
+            select(
+                file_observations.c.path,
+                file_observations.c.size,
+                file_observations.c.mtime,
+                file_observations.c.first_seen_at,
+            ).where(file_observations.c.profile == profile, file_observations.c.path.in_(paths))
+        )
+        previous.update({path: (size, mtime, first) for path, size, mtime, first in rows})
+
+    new = [
+        {"profile": profile, "path": p, "size": s, "mtime": m, "first_seen_at": now, "last_seen_at": now}
+        for p, (s, m) in latest.items()
+        if p not in previous
+    ]
+    same, changed = [], []
+    for path, (size, mtime) in latest.items():
+        if path in previous:
+            before_size, before_mtime, _ = previous[path]
+            stable = before_size == size and _utc_seconds(before_mtime) == mtime
+            (same if stable else changed).append({"p": path, "s": size, "m": mtime})
+    if new:
+        conn.execute(insert(file_observations), new)
+    key = and_(file_observations.c.profile == profile, file_observations.c.path == bindparam("p"))
+    if same:
+        conn.execute(update(file_observations).where(key).values(last_seen_at=now), same)
+    if changed:
+        conn.execute(
+            update(file_observations)
+            .where(key)
+            .values(
+                size=bindparam("s"),
+                mtime=bindparam("m", type_=file_observations.c.mtime.type),
+                first_seen_at=now,
+                last_seen_at=now,
+            ),
+            changed,
+        )
+    return previous
+
+
+# --- reading the ledger ----------------------------------------------------------------------
+def recent_uploads(conn: Connection, profile: str | None = None, limit: int = 20) -> list[dict]:
+    """The latest uploads, newest first, of one profile or of all when profile is None."""
+    statement = select(uploads).order_by(uploads.c.started_at.desc(), uploads.c.id).limit(limit)
+    if profile is not None:
+        statement = statement.where(uploads.c.profile == profile)
+    return [_as_dict(row) for row in conn.execute(statement)]
+
+
+def upload_rejects(conn: Connection, upload_id: str) -> list[dict]:
+    """An upload's stored rejects in file order: {row, column, rule, message}."""
+    rows = conn.execute(
+        select(
+            rejects_table.c.row, rejects_table.c.column_name, rejects_table.c.rule, rejects_table.c.message
+        )
+        .where(rejects_table.c.upload_id == upload_id)
+        .order_by(rejects_table.c.id)
+    )
+    return [
+        {"row": row, "column": column, "rule": rule, "message": message}
+        for row, column, rule, message in rows
+    ]
