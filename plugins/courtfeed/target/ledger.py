@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 
 from courtfeed.rejects import Reject
 from courtfeed.target.schema import file_observations, uploads, utc_now
@@ -172,24 +172,29 @@ def record_failed_upload(
     ack_path: str | None = None,
 ) -> None:
     """Write a whole ledger row in a transaction of its own: for rejected or failed files, after
-    the loading transaction was rolled back. If the row exists already it is completed instead."""
+    the loading transaction was rolled back.
+
+    An earlier rejected/failed row of the same upload id (a retried task) is replaced; a loaded or
+    partial row of that id is left as it is (its records are in the target).
+    """
     with engine.begin() as conn:
-        exists = conn.execute(select(uploads.c.id).where(uploads.c.id == upload_id)).first()
-        if exists is None:
-            start_upload(
-                conn,
-                upload_id=upload_id,
-                profile=profile,
-                agency=agency,
-                template=template,
-                source=source,
-                path=path,
-                size=size,
-                mtime=mtime,
-                sha256=sha256,
-                forced=forced,
-                run_id=run_id,
-            )
+        discard_failed_attempt(conn, upload_id)
+        if conn.execute(select(uploads.c.id).where(uploads.c.id == upload_id)).first() is not None:
+            return  # loaded before: its records are in the target and its row must say so
+        start_upload(
+            conn,
+            upload_id=upload_id,
+            profile=profile,
+            agency=agency,
+            template=template,
+            source=source,
+            path=path,
+            size=size,
+            mtime=mtime,
+            sha256=sha256,
+            forced=forced,
+            run_id=run_id,
+        )
         finish_upload(
             conn,
             upload_id,
@@ -203,6 +208,25 @@ def record_failed_upload(
             rejects=rejects,
             ack_path=ack_path,
         )
+
+
+def discard_failed_attempt(conn: Connection, upload_id: str) -> bool:
+    """Remove the ledger row and rejects of an earlier attempt of this upload that did not load.
+
+    A retried task reuses its upload id; the failed attempt's row would otherwise block the new
+    one. Rows of loaded or partial uploads are kept. Returns whether a row was removed.
+    """
+    removed = conn.execute(
+        delete(uploads).where(uploads.c.id == upload_id, uploads.c.status.not_in(LOADED_STATUSES))
+    ).rowcount
+    if removed:
+        conn.execute(delete(rejects_table).where(rejects_table.c.upload_id == upload_id))
+    return bool(removed)
+
+
+def set_ack_path(conn: Connection, upload_id: str, ack_path: str) -> None:
+    """Note where the upload's acknowledgement was written (known only after the load commits)."""
+    conn.execute(update(uploads).where(uploads.c.id == upload_id).values(ack_path=ack_path))
 
 
 # --- questions the sensor and the pipeline ask ----------------------------------------------
