@@ -34,6 +34,7 @@ def cmd_check(args) -> int:
         known = set(filter(None, (c.strip() for c in args.connections.split(","))))
     problems = check_all(include, known)
     try:
+        from courtfeed.exclude import check_rule
         from courtfeed.validation import check_expectations
         from courtfeed.config.loader import load_template_file
 
@@ -43,6 +44,10 @@ def cmd_check(args) -> int:
             except Exception:
                 continue  # already reported by check_all
             problems.extend(f"{path}: {p}" for p in check_expectations(tpl, include))
+            for i, rule in enumerate(tpl.exclude):
+                problem = check_rule(rule)
+                if problem:
+                    problems.append(f"{path}: exclude.{i}: {problem}")
     except ImportError:
         pass
     for line in problems:
@@ -122,6 +127,31 @@ def cmd_status(args) -> int:
     return 0
 
 
+def cmd_automap(args) -> int:
+    import yaml
+
+    from courtfeed.automap import propose
+    from courtfeed.config.loader import templates_dir
+
+    result = propose(Path(args.file))
+    template, report = result["template"], result["report"]
+    out = Path(args.output) if args.output else templates_dir() / f"{template['name']}.yaml"
+    if out.exists() and not args.force:
+        print(f"{out} exists; pass --force to overwrite or --output to write elsewhere", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(template, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    if args.json:
+        _print_json({"template_path": str(out), **report})
+        return 0
+    print(f"wrote {out}")
+    for m in report["matched"]:
+        print(f"  {m['column']!r:28} -> {m['field']:24} confidence {m['confidence']:.2f}  type {m['type']}")
+    for u in report["unmatched"]:
+        print(f"  {u['column']!r:28} -> (no match; best confidence {u['best_confidence']:.2f})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="courtfeed", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--force", action="store_true", help="load even if the same content was loaded")
             p.add_argument("--ack-dir", help="write the acknowledgement JSON and rejects CSV here")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("automap", help="propose a template from a sample file's headers")
+    p.add_argument("file")
+    p.add_argument("--output", help="where to write the template (default include/templates/<name>.yaml)")
+    p.add_argument("--force", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_automap)
 
     p = sub.add_parser("status", help="recent uploads from the ledger")
     p.add_argument("--profile")

@@ -1,0 +1,222 @@
+"""`courtfeed automap FILE`: propose a starting template from a sample file's headers and values.
+
+Each header is matched to a target field by known aliases (DEF_FNAME, First Name, FNAME ...)
+and then by fuzzy similarity, with a confidence; types are guessed from the values. What does
+not match is listed, so the engineer finishes the template by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from courtfeed.config.fields import all_target_fields
+
+# Normalised alias -> target field. Normalised = lower case, letters and digits only.
+ALIASES: dict[str, list[str]] = {
+    "client.reference": ["defid", "defendantid", "clientid", "personid", "partyid", "jurornumber", "jurorid",
+                         "juror", "defendantnumber", "spn", "bookingnumber", "inmatenumber", "clientnumber"],
+    "client.first_name": ["firstname", "fname", "deffname", "first", "givenname", "deffirstname"],
+    "client.middle_name": ["middlename", "mname", "middle", "defmname"],
+    "client.last_name": ["lastname", "lname", "deflname", "last", "surname", "familyname", "deflastname"],
+    "client.suffix": ["suffix", "namesuffix"],
+    "client.full_name": ["name", "fullname", "defendantname", "defname", "clientname", "partyname", "jurorname"],
+    "client.dob": ["dob", "dateofbirth", "birthdate", "birthdt", "defdob"],
+    "client.phone": ["phone", "phonenumber", "mobile", "cell", "cellphone", "telephone", "mobilephone", "defphone",
+                     "homephone", "contactphone"],
+    "client.email": ["email", "emailaddress", "mail", "defemail"],
+    "client.language": ["language", "lang", "preferredlanguage", "interpreterlanguage"],
+    "client.address_line1": ["address", "address1", "addressline1", "street", "streetaddress"],
+    "client.address_line2": ["address2", "addressline2", "apt", "unit"],
+    "client.city": ["city", "town"],
+    "client.state": ["state", "st", "province"],
+    "client.postal_code": ["zip", "zipcode", "postalcode", "postcode"],
+    "client.type": ["clienttype", "partytype", "role"],
+    "case.number": ["caseno", "casenumber", "casenum", "caseid", "docket", "docketnumber", "causenumber"],
+    "case.type": ["casetype"],
+    "case.status": ["casestatus"],
+    "case.court": ["court", "courtname", "division"],
+    "case.filed_date": ["fileddate", "filedate", "datefiled"],
+    "case.charges": ["charge", "charges", "offense", "offence", "chargedesc"],
+    "event.reference": ["hearingid", "eventid", "appointmentid", "settingid", "hearingnumber"],
+    "event.date": ["hearingdate", "eventdate", "courtdate", "date", "reportdate", "appearancedate", "settingdate"],
+    "event.time": ["hearingtime", "eventtime", "courttime", "time", "reporttime", "appearancetime"],
+    "event.starts_at": ["hearingdatetime", "startsat", "datetime", "eventdatetime"],
+    "event.location": ["courtroom", "location", "room", "courtlocation", "venue", "dept", "department"],
+    "event.judge": ["judge", "judgename", "judicialofficer", "hearingjudge"],
+    "event.type": ["hearingtype", "eventtype", "appearancetype", "settingtype"],
+    "event.status": ["status", "hearingstatus", "eventstatus"],
+    "event.virtual_url": ["zoomlink", "virtualurl", "meetinglink", "url", "link"],
+    "payment.reference": ["paymentid", "paymentnumber", "receiptnumber", "invoiceid", "obligationid"],
+    "payment.amount": ["amount", "amountdue", "fine", "fineamount", "totaldue", "paymentamount"],
+    "payment.balance": ["balance", "balancedue", "remaining", "outstanding"],
+    "payment.due_date": ["duedate", "paymentduedate", "datedue"],
+    "payment.paid_date": ["paiddate", "datepaid", "paymentdate"],
+    "payment.status": ["paymentstatus"],
+    "payment.description": ["notes", "description", "memo", "comment", "comments"],
+}
+_ALIAS_INDEX = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
+MIN_CONFIDENCE = 0.75
+
+
+def normalise(header: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", header.lower())
+
+
+@dataclass
+class Proposal:
+    column: str
+    field: str | None
+    confidence: float
+    type: str | None = None
+    format: str | None = None
+
+
+def match_header(header: str) -> tuple[str | None, float]:
+    """The target field a header most likely means, and how sure we are (0..1)."""
+    key = normalise(header)
+    if not key:
+        return None, 0.0
+    if key in _ALIAS_INDEX:
+        return _ALIAS_INDEX[key], 1.0
+    best, score = None, 0.0
+    for alias, field in _ALIAS_INDEX.items():
+        s = SequenceMatcher(None, key, alias).ratio()
+        if s > score:
+            best, score = field, s
+    for field in all_target_fields():
+        s = SequenceMatcher(None, key, normalise(field.split(".", 1)[1])).ratio()
+        if s > score:
+            best, score = field, s
+    return (best, round(score, 2)) if score >= MIN_CONFIDENCE else (None, round(score, 2))
+
+
+_DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%Y%m%d", "%d-%b-%Y"]
+_TIME_FORMATS = ["%I:%M %p", "%H:%M", "%H:%M:%S", "%I:%M%p"]
+
+
+def guess_type(values: list[str]) -> tuple[str | None, str | None]:
+    """(type, format) that every non-blank sample value satisfies, or (None, None) for text."""
+    from datetime import datetime
+
+    sample = [v.strip() for v in values if v and v.strip()][:200]
+    if not sample:
+        return None, None
+
+    def all_parse(fmt: str) -> bool:
+        try:
+            for v in sample:
+                datetime.strptime(v, fmt)
+            return True
+        except ValueError:
+            return False
+
+    if all(re.fullmatch(r"\d{4}-\d{2}-\d{2}(T00:00:00)?", v) for v in sample):
+        return "date", None
+    for fmt in _DATE_FORMATS:
+        if all_parse(fmt):
+            return "date", fmt
+    for fmt in _TIME_FORMATS:
+        if all_parse(fmt):
+            return "time", fmt
+    if all(re.fullmatch(r"\(?-?\$-?[\d,]+(\.\d+)?\)?", v) for v in sample):
+        return "money", None
+    if all("@" in v and "." in v.split("@")[-1] for v in sample):
+        return "email", None
+    if all(7 <= len(re.sub(r"\D", "", v)) <= 15 and re.fullmatch(r"[\d\s().+\-]+", v) for v in sample):
+        return "phone", None
+    return None, None
+
+
+# Headers that name a field any entity may have: they belong to the file's main entity.
+GENERIC = {"status", "type", "notes", "description", "judge", "date"}
+
+
+def _prefer_dominant_entity(proposals: list[Proposal]) -> None:
+    from collections import Counter
+
+    from courtfeed.config.fields import field_kind
+
+    entities = Counter(p.field.split(".")[0] for p in proposals if p.field and p.field.split(".")[0] != "client")
+    if not entities:
+        return
+    main = entities.most_common(1)[0][0]
+    taken = {p.field for p in proposals if p.field}
+    for p in proposals:
+        if not p.field:
+            continue
+        entity, name = p.field.split(".", 1)
+        generic = normalise(p.column) in GENERIC or name in GENERIC
+        if generic and entity != main and field_kind(main, name) and f"{main}.{name}" not in taken:
+            taken.discard(p.field)
+            p.field = f"{main}.{name}"
+            taken.add(p.field)
+
+
+def propose(path: Path) -> dict:
+    """A template dict for the file plus a report of matches and unmatched columns."""
+    from courtfeed.config.template import FormatSpec
+    from courtfeed.readers import open_file
+
+    # Title rows above the header are common: take the first rows as the header in turn and
+    # keep the reading whose header matches the most target fields.
+    best = None
+    for skip in range(0, 6):
+        try:
+            reader = open_file(path, FormatSpec(skip_rows=skip), batch_rows=500)
+        except Exception:
+            if skip == 0:
+                raise
+            break
+        score = sum(1 for c in reader.columns if match_header(c)[0])
+        if best is None or score > best[0]:
+            best = (score, skip, reader)
+    _, skip_rows, reader = best
+    first = next(iter(reader.batches), None)
+    proposals: list[Proposal] = []
+    used: set[str] = set()
+    for col in reader.columns:
+        field, conf = match_header(col)
+        if field in used:
+            field, conf = None, conf  # a second column for the same field stays unmatched
+        values = [] if first is None else [v for v in first.frame[col].tolist() if v]
+        typ, form = guess_type(values)
+        proposals.append(Proposal(col, field, conf, typ, form))
+        if field:
+            used.add(field)
+    _prefer_dominant_entity(proposals)
+    fields: dict[str, dict] = {}
+    for p in proposals:
+        if not p.field:
+            continue
+        spec: dict = {"column": p.column}
+        if p.type:
+            spec["type"] = p.type
+        if p.format:
+            spec["format"] = p.format
+        if p.field.endswith((".reference", ".number")) and p.field.split(".")[0] in ("client", "case", "payment"):
+            spec["required"] = True
+        fields[p.field] = spec
+    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "template"
+    name = re.sub(r"_?\d{6,}.*$", "", name) or name
+    fmt_out: dict = {"type": "excel" if reader.encoding == "excel" else "delimited", "encoding": "auto", "header": True}
+    if skip_rows:
+        fmt_out["skip_rows"] = skip_rows
+    if reader.delimiter:
+        fmt_out["delimiter"] = reader.delimiter
+    template = {
+        "name": name,
+        "description": f"Proposed by courtfeed automap from {path.name}; review before use",
+        "format": fmt_out,
+        "method": "update_by_fields",
+        "fields": fields,
+        "reject_threshold": 0.05,
+    }
+    report = {
+        "matched": [{"column": p.column, "field": p.field, "confidence": p.confidence, "type": p.type or "text"}
+                    for p in proposals if p.field],
+        "unmatched": [{"column": p.column, "best_confidence": p.confidence} for p in proposals if not p.field],
+    }
+    return {"template": template, "report": report}
