@@ -152,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # paramiko's own INFO/DEBUG lines are noise here; its warnings still show.
     logging.getLogger("paramiko").setLevel(logging.WARNING)
+    # Task processes often exit without closing their SSH session; paramiko logs that as an
+    # ERROR ("Socket exception: Connection reset by peer") although nothing went wrong.
+    logging.getLogger("paramiko.transport").addFilter(
+        lambda record: not str(record.msg).startswith("Socket exception")
+    )
 
     host_key = load_or_create_host_key(args.host_key_file)
     try:
