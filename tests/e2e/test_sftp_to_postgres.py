@@ -72,6 +72,8 @@ def feed(tmp_path: Path, sshd, pg_url: str, postgres, migrated_airflow: str):
     env = {
         **os.environ,
         "AIRFLOW_HOME": migrated_airflow,
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "COURTFEED_INCLUDE": str(include),
         "COURTFEED_STAGING": str(tmp_path / "staging"),
         "AIRFLOW_CONN_SFTP_E2E": sshd.airflow_connection_json(user),
