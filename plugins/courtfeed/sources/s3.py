@@ -15,7 +15,7 @@ TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTime
                    "ServiceUnavailable", "503", "500"}
 
 
-def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
+def explain(exc: BaseException, conn_id: str, what: str, bucket: str | None = None) -> SourceError:
     from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
     if isinstance(exc, ClientError):
@@ -26,7 +26,10 @@ def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
                 "SignatureDoesNotMatch": "the secret key is wrong",
             }.get(code, "access denied")
             return SourceError(f"S3 connection '{conn_id}': {what}: authentication failed ({code}: {hint})")
-        if code in ("NoSuchBucket", "NoSuchKey", "404"):
+        if code == "NoSuchBucket":
+            name = bucket or exc.response.get("Error", {}).get("BucketName", "")
+            return SourceError(f"S3 connection '{conn_id}': {what}: bucket '{name}' does not exist (NoSuchBucket)")
+        if code in ("NoSuchKey", "404"):
             return SourceError(f"S3 connection '{conn_id}': {what}: not found ({code})")
         return SourceError(f"S3 connection '{conn_id}': {what}: {code}", transient=code in TRANSIENT_CODES)
     if isinstance(exc, NoCredentialsError):
@@ -60,7 +63,7 @@ class S3Source:
         try:
             return fn(*args, **kwargs)
         except Exception as exc:
-            raise explain(exc, self.conn_id, what) from None
+            raise explain(exc, self.conn_id, what, self.bucket) from None
 
     def list_files(self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()) -> list[RemoteFile]:
         """Every object under the prefix (one level unless recursive), with size and mtime."""
@@ -80,7 +83,7 @@ class S3Source:
                     mtime = obj["LastModified"].replace(microsecond=0)
                     out.append(RemoteFile(key, int(obj["Size"]), mtime))
         except Exception as exc:
-            raise explain(exc, self.conn_id, f"list s3://{self.bucket}/{prefix}") from None
+            raise explain(exc, self.conn_id, f"list s3://{self.bucket}/{prefix}", self.bucket) from None
         return out
 
     def download(self, path: str, local: Path) -> None:
