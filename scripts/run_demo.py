@@ -257,7 +257,7 @@ def admin_login() -> tuple[str, str]:
 
 def wait_healthy(api: AirflowAPI, airflow: subprocess.Popen, log: Path, timeout: float) -> None:
     started = time.monotonic()
-    last_report = 0.0
+    last_report = started
     waiting_for = "the api-server"
     while time.monotonic() - started < timeout:
         if airflow.poll() is not None:
@@ -529,6 +529,9 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {e}")
         return 1
     finally:
+        # A second Ctrl-C must not cut the cleanup short and leave Airflow running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         started.stop_all()
         (PIDS / "run_demo.pid").unlink(missing_ok=True)
 

@@ -22,6 +22,10 @@ is_ours() {  # pid, expected command fragment
     [[ -n "$2" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -- "$2"
 }
 
+alive() {  # a zombie has exited already, it only waits for its parent to collect it
+    [[ -r "/proc/$1/stat" ]] && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" != Z ]]
+}
+
 stopped=0
 # run_demo first: it stops its own children cleanly and removes their pid files.
 for name in run_demo sftp airflow; do
@@ -30,14 +34,15 @@ for name in run_demo sftp airflow; do
     pid="$(tr -dc '0-9' <"$file")"
     if [[ -n "$pid" ]] && is_ours "$pid" "$(expected_cmd "$name")"; then
         echo "stopping $name (pid $pid)"
-        if [[ "$name" == run_demo ]]; then kill -TERM "$pid" 2>/dev/null; else kill -TERM -- "-$pid" 2>/dev/null; fi
+        # The group when it is one (always, as run_demo.py starts them), else the process alone.
+        if [[ "$name" == run_demo ]]; then kill -TERM "$pid"; else kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"; fi
         for _ in $(seq 1 60); do
-            kill -0 "$pid" 2>/dev/null || break
+            alive "$pid" || break
             sleep 0.5
         done
-        if kill -0 "$pid" 2>/dev/null; then
+        if alive "$pid"; then
             echo "$name did not stop in 30 s: killing it"
-            if [[ "$name" == run_demo ]]; then kill -KILL "$pid"; else kill -KILL -- "-$pid"; fi
+            if [[ "$name" == run_demo ]]; then kill -KILL "$pid"; else kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid"; fi
         fi
         stopped=$((stopped + 1))
     fi
