@@ -1,0 +1,270 @@
+"""Alerts through Airflow's notifiers: a failed task, a rejected file, a late feed, a small file.
+
+Mail goes through SmtpNotifier on the Airflow connection ``courtfeed_smtp`` to the profile's
+alerts.email; Slack through SlackWebhookNotifier when alerts.slack_connection is set. Every alert
+names the profile, the file and what went wrong, with a link to the task log, and never a row
+value: exception texts can quote row values (a database error, a parse error), so only the
+exception class and a scrubbed first line go out; file outcomes use FileWork.message, which the
+pipeline keeps free of row values.
+
+This module is imported when DAGs are parsed (the factory sets on_failure_callback): provider and
+engine imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass, field
+
+from courtfeed.config.profile import Profile
+
+log = logging.getLogger(__name__)
+
+SMTP_CONN_ID = "courtfeed_smtp"
+DEFAULT_SENDER = "courtfeed@localhost"
+DAG_PREFIX = "courtfeed__"
+MAX_DETAIL = 200
+
+# What could be a value from a row inside an exception's text. Quoted text and runs of digits
+# that look like phones or dates go; short numbers (row numbers, ports) stay readable.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_KEY_VALUE = re.compile(r"=\([^)]*\)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBERISH = re.compile(r"\+?\d[\d\s().\-/]{3,}\d|\d{4,}")
+
+
+@dataclass
+class Alert:
+    """One notification: a subject line and labelled facts, rendered to mail and Slack."""
+
+    profile: str
+    subject: str
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    log_url: str | None = None
+
+    def text(self) -> str:
+        lines = [self.subject, ""] + [f"{label}: {value}" for label, value in self.facts]
+        if self.log_url:
+            lines.append(f"Task log: {self.log_url}")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        rows = "".join(
+            f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in self.facts
+        )
+        link = ""
+        if self.log_url:
+            url = html.escape(self.log_url, quote=True)
+            link = f'<p>Task log: <a href="{url}">{url}</a></p>'
+        return f"<p>{html.escape(self.subject)}</p><table>{rows}</table>{link}"
+
+
+def scrub(text: str) -> str:
+    """Text with whatever could be a row value (quoted parts, emails, phone- or date-like numbers) masked."""
+    text = _QUOTED.sub("'…'", text)
+    text = _KEY_VALUE.sub("=(…)", text)
+    text = _EMAIL.sub("<email>", text)
+    return _NUMBERISH.sub("#", text)
+
+
+def describe_exception(exc: BaseException | str | None) -> str:
+    """The exception class and a scrubbed first line of its text, e.g. "IntegrityError: duplicate key ..."."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, str):
+        name, text = "Error", exc
+    else:
+        name, text = type(exc).__name__, str(exc)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = scrub(first)
+    if len(first) > MAX_DETAIL:
+        first = first[: MAX_DETAIL - 1] + "…"
+    return f"{name}: {first}" if first else name
+
+
+def profile_name_of(dag_id: str) -> str | None:
+    return dag_id[len(DAG_PREFIX) :] if dag_id.startswith(DAG_PREFIX) else None
+
+
+# --- building alerts -------------------------------------------------------------------------
+def task_failure_alert(profile: str, task_id: str, exc, file_name: str | None, log_url: str | None) -> Alert:
+    facts = [("Profile", profile), ("File", file_name or "(no file: the task runs for the whole feed)")]
+    facts += [("Task", task_id), ("Error", describe_exception(exc))]
+    where = f" for {file_name}" if file_name else ""
+    return Alert(profile, f"[courtfeed] {profile}: task {task_id} failed{where}", facts, log_url)
+
+
+def rejected_file_alert(profile: str, work, log_url: str | None) -> Alert:
+    facts = [
+        ("Profile", profile),
+        ("File", work.name),
+        ("Status", work.status or ""),
+        ("Reason", work.message or "(no reason recorded)"),
+        ("Rows read", str(work.rows_read)),
+        ("Rows rejected", str(work.rows_rejected)),
+        ("Upload id", work.upload_id),
+    ]
+    return Alert(profile, f"[courtfeed] {profile}: file {work.name} was rejected", facts, log_url)
+
+
+def volume_alert(profile: str, work, message: str, log_url: str | None) -> Alert:
+    facts = [("Profile", profile), ("File", work.name), ("Volume", message), ("Upload id", work.upload_id)]
+    return Alert(profile, f"[courtfeed] {profile}: file {work.name} is unusually small", facts, log_url)
+
+
+def freshness_alert(profile: str, message: str) -> Alert:
+    return Alert(profile, f"[courtfeed] {message}", [("Profile", profile), ("Problem", message)])
+
+
+# --- sending ---------------------------------------------------------------------------------
+def smtp_sender(conn_id: str = SMTP_CONN_ID) -> str | None:
+    """The sender from the connection's extra from_email, else DEFAULT_SENDER; None without a connection."""
+    from airflow.sdk import Connection
+
+    try:
+        conn = Connection.get(conn_id)
+    except Exception as exc:  # not defined: mail alerts are simply off
+        if type(exc).__name__ not in (
+            "AirflowNotFoundException",
+            "AirflowRuntimeError",
+            "ConnectionNotFound",
+        ):
+            raise
+        return None
+    return (conn.extra_dejson or {}).get("from_email") or DEFAULT_SENDER
+
+
+def send(profile: Profile, alert: Alert, context: dict | None = None) -> list[str]:
+    """Send the alert to the profile's mail recipients and Slack; returns the channels used.
+
+    The notifiers' notify() is called directly, not through their Jinja rendering: file names
+    and messages are data, and a "{{" in a file name must not be evaluated as a template.
+    """
+    context = context if context is not None else {}
+    sent: list[str] = []
+    if profile.alerts.email:
+        sender = smtp_sender()
+        if sender is None:
+            log.warning(
+                "alert for %s not mailed: Airflow connection %s is not defined", profile.name, SMTP_CONN_ID
+            )
+        else:
+            from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+            SmtpNotifier(
+                to=list(profile.alerts.email),
+                from_email=sender,
+                subject=alert.subject,
+                html_content=alert.html(),
+                smtp_conn_id=SMTP_CONN_ID,
+            ).notify(context)
+            sent.append("email")
+    if profile.alerts.slack_connection:
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+        SlackWebhookNotifier(slack_webhook_conn_id=profile.alerts.slack_connection, text=alert.text()).notify(
+            context
+        )
+        sent.append("slack")
+    if sent:
+        log.info("alert for %s sent by %s: %s", profile.name, " and ".join(sent), alert.subject)
+    return sent
+
+
+def send_quietly(profile: Profile, alert: Alert, context: dict | None = None) -> list[str]:
+    """send(), but a mail or Slack outage is logged, not raised: the file's outcome is already recorded."""
+    try:
+        return send(profile, alert, context)
+    except Exception as exc:
+        log.warning("alert for %s not sent: %s", profile.name, describe_exception(exc))
+        return []
+
+
+# --- entry points called by the DAGs ---------------------------------------------------------
+def on_task_failure(context) -> None:
+    """on_failure_callback of every profile DAG task: mail who the profile names."""
+    from courtfeed.dagfactory import runtime
+
+    ti = context["ti"]
+    name = profile_name_of(ti.dag_id)
+    if name is None:
+        return
+    try:
+        profile = runtime.load_profile(name)
+    except Exception as exc:
+        log.warning("no failure alert for %s: profile not loadable (%s)", name, type(exc).__name__)
+        return
+    file_name = context.get("file_name")
+    if not file_name and ti.map_index is not None and ti.map_index >= 0:
+        file_name = getattr(ti, "rendered_map_index", None) or f"map index {ti.map_index}"
+    alert = task_failure_alert(profile.name, ti.task_id, context.get("exception"), file_name, _log_url(ti))
+    send_quietly(profile, alert, context)
+
+
+def after_finalize(profile: Profile, work) -> list[str]:
+    """Called by the finalize task: alert on a rejected file, or on a loaded file far smaller than usual."""
+    context, log_url = _current_context()
+    if work.status == "rejected":
+        return send_quietly(profile, rejected_file_alert(profile.name, work, log_url), context)
+    if work.status in ("loaded", "partial") and (profile.alerts.email or profile.alerts.slack_connection):
+        from courtfeed.dagfactory import runtime
+        from courtfeed.monitoring import volume_anomaly
+
+        with runtime.target_engine().connect() as conn:
+            message = volume_anomaly(conn, profile, work.rows_read, upload_id=work.upload_id)
+        if message:
+            return send_quietly(profile, volume_alert(profile.name, work, message, log_url), context)
+    return []
+
+
+def run_freshness_monitor(now, profiles: list[Profile] | None = None) -> list[str]:
+    """The monitor DAG's task: send the freshness alerts due at `now`; returns the late profiles."""
+    from courtfeed.config.loader import load_profiles
+    from courtfeed.dagfactory import runtime
+    from courtfeed.monitoring import freshness_alerts
+
+    if profiles is None:
+        profiles, problems = load_profiles()
+        for problem in problems:
+            log.warning("monitor: profile skipped: %s", problem)
+    by_name = {p.name: p for p in profiles}
+    watched = [p for p in profiles if p.alerts.expected_by]
+    if not watched:
+        return []
+    with runtime.target_engine().connect() as conn:
+        due = freshness_alerts(conn, watched, now)
+    log.info(
+        "monitor at %s: %d profiles watched, late: %s", now, len(watched), [a.profile for a in due] or "none"
+    )
+    unsent = []
+    for item in due:
+        try:
+            send(by_name[item.profile], freshness_alert(item.profile, item.message))
+        except Exception as exc:
+            log.warning("freshness alert for %s not sent: %s", item.profile, describe_exception(exc))
+            unsent.append(item.profile)
+    if unsent:
+        # fail the monitor run so the outage shows in Airflow, after trying every profile
+        raise RuntimeError(f"freshness alerts not sent for: {', '.join(unsent)} (see the warnings above)")
+    return [a.profile for a in due]
+
+
+def _log_url(ti) -> str | None:
+    try:
+        return ti.log_url
+    except Exception:  # a task instance without a run (tests, CLI): no link rather than no alert
+        return None
+
+
+def _current_context() -> tuple[dict, str | None]:
+    try:
+        from airflow.sdk import get_current_context
+
+        context = get_current_context()
+    except Exception:  # outside a task (CLI, tests)
+        return {}, None
+    ti = context.get("ti")
+    return context, (_log_url(ti) if ti is not None else None)

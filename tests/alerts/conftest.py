@@ -1,0 +1,66 @@
+"""Fixtures for the alert tests: a migrated SQLite ledger, and a migrated Airflow home for dag.test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import update
+
+from courtfeed.target import ledger
+from courtfeed.target.db import engine_for, migrate
+from courtfeed.target.schema import uploads
+
+
+@pytest.fixture
+def ledger_engine(tmp_path):
+    """A fresh, migrated SQLite target database."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'target.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def add_upload(ledger_engine):
+    """Write one finished ledger row with a chosen status, row count and finish time."""
+    counter = iter(range(1_000_000))
+
+    def add(profile: str, status: str, finished_at: datetime, rows_read: int = 100) -> str:
+        upload_id = f"u{next(counter)}"
+        with ledger_engine.begin() as conn:
+            ledger.start_upload(
+                conn,
+                upload_id=upload_id,
+                profile=profile,
+                agency="a",
+                template="t",
+                source="s",
+                path=f"/in/{upload_id}.csv",
+                size=1,
+                mtime=datetime(2026, 1, 1, tzinfo=UTC),
+                sha256=upload_id,
+            )
+            ledger.finish_upload(conn, upload_id, status=status, rows_read=rows_read)
+            conn.execute(update(uploads).where(uploads.c.id == upload_id).values(finished_at=finished_at))
+        return upload_id
+
+    return add
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow(airflow_home: str) -> str:
+    """The session's AIRFLOW_HOME with its SQLite metadata database migrated (as tests/e2e does)."""
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIRFLOW_HOME": airflow_home},
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return airflow_home
