@@ -1,0 +1,218 @@
+"""The dashboard: profiles and their last file, rows per day, one upload with its rejects, search.
+
+Server-rendered HTML (Jinja2) with an inline SVG chart and a local stylesheet: no script, no CDN,
+so it works in offline installations. It only reads the ledger; the target database is the one
+the DAGs load into (courtfeed.dagfactory.runtime.target_url()).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from courtfeed.config.loader import load_profiles
+from courtfeed.target import ledger
+from courtfeed.target.schema import UPLOAD_STATUSES
+from courtfeed.web import URL_PREFIX, queries
+from courtfeed.web.chart import daily_chart_svg
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+CHART_DAYS = 30
+RECENT_UPLOADS = 20
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+class Dashboard:
+    """What the routes share: the target database (opened on first use) and the page templates."""
+
+    def __init__(self, target_url: str | None):
+        self._target_url = target_url
+        self._engine: Engine | None = None
+        self.templates = Jinja2Templates(directory=HERE / "templates")
+        self.templates.env.filters["when"] = _when
+        self.templates.env.filters["number"] = lambda n: f"{n or 0:,}"
+
+    @property
+    def target_url(self) -> str:
+        if self._target_url is None:
+            # Resolved on the first request, never at import: inside Airflow this reads a connection.
+            from courtfeed.dagfactory.runtime import target_url
+
+            self._target_url = target_url()
+        return self._target_url
+
+    @property
+    def target_label(self) -> str:
+        """The target URL without its password, to say which database the page shows."""
+        return make_url(self.target_url).render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from courtfeed.target.db import engine_for
+
+            self._engine = engine_for(self.target_url)
+        return self._engine
+
+    def summary(self) -> dict:
+        """Everything the front page shows, as plain data (also served as /api/summary)."""
+        profiles, problems = load_profiles()
+        rows, daily, recent = [], queries.daily_rows_empty(CHART_DAYS), []
+        with self.engine.connect() as conn:
+            has_ledger = queries.ledger_exists(conn)
+            latest = {}
+            if has_ledger:
+                latest = queries.latest_upload_per_profile(conn, [p.name for p in profiles])
+                daily = queries.daily_rows(conn, CHART_DAYS)
+                recent = ledger.recent_uploads(conn, limit=RECENT_UPLOADS)
+                for upload in recent:
+                    upload["file_name"] = queries.file_name(upload["path"])
+        for profile in profiles:
+            rows.append(
+                {
+                    "name": profile.name,
+                    "description": profile.description,
+                    "agency": profile.agency,
+                    "template": profile.template,
+                    "schedule": profile.schedule,
+                    "enabled": profile.enabled,
+                    "dag_id": profile.dag_id,
+                    "last_upload": latest.get(profile.name),
+                }
+            )
+        return {
+            "target": self.target_label,
+            "has_ledger": has_ledger,
+            "problems": problems,
+            "profiles": rows,
+            "daily": daily,
+            "recent": recent,
+        }
+
+    def upload(self, upload_id: str) -> dict:
+        with self.engine.connect() as conn:
+            upload = queries.get_upload(conn, upload_id) if queries.ledger_exists(conn) else None
+            if upload is None:
+                raise HTTPException(status_code=404, detail="no upload with that id in the ledger")
+            rejects = ledger.upload_rejects(conn, upload_id)
+        return {"upload": upload, "rejects": rejects}
+
+    def search(self, text: str, status: str, profile: str) -> dict:
+        if status and status not in UPLOAD_STATUSES:
+            raise HTTPException(
+                status_code=400, detail=f"unknown status; use one of {', '.join(UPLOAD_STATUSES)}"
+            )
+        configured = [p.name for p in load_profiles()[0]]
+        with self.engine.connect() as conn:
+            if not queries.ledger_exists(conn):
+                return {"uploads": [], "profiles": configured, "limit": queries.SEARCH_LIMIT}
+            found = queries.search_uploads(conn, text, status or None, profile or None)
+            known = sorted(set(configured) | set(queries.ledger_profiles(conn)))
+        return {"uploads": found, "profiles": known, "limit": queries.SEARCH_LIMIT}
+
+
+def _links(request: Request) -> dict:
+    """Where this app and the Airflow UI are, as seen by the browser.
+
+    Inside Airflow the app is mounted under URL_PREFIX, and the Airflow UI is the part above it.
+    """
+    base = request.scope.get("root_path", "").rstrip("/")
+    return {"base": base, "airflow": base.removesuffix(URL_PREFIX)}
+
+
+def create_app(*, target_url: str | None = None, require_airflow_login: bool = False) -> FastAPI:
+    """The dashboard app.
+
+    target_url: the target database; by default the DAGs' own (Airflow connection courtfeed_target,
+    else COURTFEED_TARGET_URL, else the quickstart SQLite file), looked up on the first request.
+    require_airflow_login: accept only requests carrying an Airflow UI session or API token;
+    the plugin turns it on, since the Airflow api-server does not guard plugin apps itself.
+    """
+    dependencies = []
+    if require_airflow_login:
+        from airflow.api_fastapi.core_api.security import get_user
+
+        dependencies.append(Depends(get_user))
+    app = FastAPI(title="courtfeed dashboard", docs_url=None, redoc_url=None, dependencies=dependencies)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    dashboard = Dashboard(target_url)
+    app.state.dashboard = dashboard
+
+    def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
+        return dashboard.templates.TemplateResponse(
+            request, template, {"links": _links(request), **context}, status_code=status_code
+        )
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/")
+
+    @app.exception_handler(SQLAlchemyError)
+    def database_unavailable(request: Request, exc: SQLAlchemyError):
+        # The exception text can carry the URL or SQL; the page names only the kind of failure.
+        log.warning("dashboard: cannot read the ledger at %s: %s", dashboard.target_label, type(exc).__name__)
+        detail = f"the target database cannot be read ({type(exc).__name__})"
+        if wants_json(request):
+            return JSONResponse({"detail": detail}, status_code=503)
+        return page(request, "error.html", 503, title="Database unavailable", detail=detail)
+
+    @app.exception_handler(HTTPException)
+    def http_error(request: Request, exc: HTTPException):
+        if wants_json(request) or exc.status_code in (401, 403):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return page(request, "error.html", exc.status_code, title="Not available", detail=exc.detail)
+
+    @app.get("/", response_class=HTMLResponse, name="index")
+    def index(request: Request):
+        summary = dashboard.summary()
+        return page(
+            request,
+            "index.html",
+            summary=summary,
+            chart=daily_chart_svg(summary["daily"]),
+            statuses=UPLOAD_STATUSES,
+        )
+
+    @app.get("/uploads/{upload_id}", response_class=HTMLResponse, name="upload")
+    def upload_page(request: Request, upload_id: str):
+        return page(request, "upload.html", **dashboard.upload(upload_id))
+
+    @app.get("/search", response_class=HTMLResponse, name="search")
+    def search_page(request: Request, q: str = "", status: str = "", profile: str = ""):
+        result = dashboard.search(q.strip(), status, profile)
+        return page(
+            request,
+            "search.html",
+            q=q,
+            status=status,
+            profile=profile,
+            statuses=UPLOAD_STATUSES,
+            **result,
+        )
+
+    @app.get("/api/summary")
+    def api_summary():
+        return JSONResponse(jsonable_encoder(dashboard.summary()))
+
+    @app.get("/api/uploads/{upload_id}")
+    def api_upload(upload_id: str):
+        return JSONResponse(jsonable_encoder(dashboard.upload(upload_id)))
+
+    @app.get("/api/search")
+    def api_search(q: str = "", status: str = "", profile: str = ""):
+        return JSONResponse(jsonable_encoder(dashboard.search(q.strip(), status, profile)))
+
+    return app
