@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from courtfeed.target.db import engine_for, migrate
 
 

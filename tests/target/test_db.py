@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import courtfeed
 import pytest
 from airflow.models.connection import Connection
-from courtfeed.target.db import default_target_url, engine_for, url_from_airflow_connection
 from sqlalchemy import make_url
+
+import courtfeed
+from courtfeed.target.db import default_target_url, engine_for, url_from_airflow_connection
 
 
 def test_sqlite_connection_becomes_absolute_file_url(tmp_path, monkeypatch):

@@ -4,10 +4,11 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
+
 from courtfeed.rejects import Reject
 from courtfeed.target import ledger
 from courtfeed.target.schema import uploads
-from sqlalchemy import select
 
 MTIME = datetime(2025, 3, 1, 6, 0, 5, tzinfo=UTC)
 

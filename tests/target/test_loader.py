@@ -4,10 +4,11 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import func, select
+
 from courtfeed.target.ledger import start_upload
 from courtfeed.target.loader import LoadCounts, Loader, natural_key
 from courtfeed.target.schema import entity_table
-from sqlalchemy import func, select
 
 AGENCY = "metro-county"
 

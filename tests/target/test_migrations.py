@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
 from courtfeed.target.db import VERSION_TABLE, engine_for, migrate
 from courtfeed.target.schema import metadata
-from sqlalchemy import inspect
 
 
 def test_migrate_creates_every_table_and_is_idempotent(target_url):
