@@ -7,7 +7,20 @@ from datetime import date, timedelta
 from pathlib import Path
 
 HEADER = "DEF_ID|DEF_FNAME|DEF_LNAME|DOB|PHONE|EMAIL|CASE_NO|HEARING_ID|HEARING_DATE|HEARING_TIME|COURTROOM|JUDGE|HEARING_TYPE|STATUS"
-FIRST = ["Maria", "James", "Olivia", "Dmitri", "José", "Zoë", "Wei", "Fatima", "Liam", "Priya", "Hannah", "Kwame"]
+FIRST = [
+    "Maria",
+    "James",
+    "Olivia",
+    "Dmitri",
+    "José",
+    "Zoë",
+    "Wei",
+    "Fatima",
+    "Liam",
+    "Priya",
+    "Hannah",
+    "Kwame",
+]
 LAST = ["Clark", "Brown", "Smith", "Walker", "Peña", "Müller", "O'Brien", "Garcia", "Young", "Kowalski"]
 ROOMS = ["Courtroom 1", "Courtroom 2A", "Courtroom 3B", "Courtroom 4, Annex", "Virtual - Zoom"]
 JUDGES = ["Hon. A. Rivera", "Hon. B. Chen", "Hon. C. Okafor", "Hon. D. Schmidt"]
@@ -27,8 +40,11 @@ def generate(path: Path, rows: int, seed: int = 20261128) -> Path:
             dob = date(1950, 1, 1) + timedelta(days=rnd.randrange(20000))
             when = start + timedelta(days=rnd.randrange(90))
             hour, minute = rnd.choice([8, 9, 10, 11, 13, 14, 15]), rnd.choice([0, 15, 30, 45])
-            phone = rnd.choice(PHONES).format(a=rnd.choice(["312", "708", "773", "217"]),
-                                              b=f"{rnd.randrange(200, 999)}", c=f"{rnd.randrange(10000):04d}")
+            phone = rnd.choice(PHONES).format(
+                a=rnd.choice(["312", "708", "773", "217"]),
+                b=f"{rnd.randrange(200, 999)}",
+                c=f"{rnd.randrange(10000):04d}",
+            )
             fh.write(
                 f"D{1000000 + i}|{first}|{last}|{dob:%m/%d/%Y}|{phone}|{first.lower()}.{i}@mail.example|"
                 f"{rnd.choice(['26', '27'])}-{rnd.choice(['CR', 'MI', 'TR'])}-{rnd.randrange(1, 99999)}|"

@@ -46,20 +46,45 @@ def bench_ingest(pg, data: Path, runs: int) -> dict:
         pg.psql(f"DROP DATABASE IF EXISTS {db}")
         pg.psql(f"CREATE DATABASE {db}")
         pg.psql(f"CREATE TABLE hearings ({columns})", database=db)
-        t, _ = timed([pg.psql_path, pg.dsn(db), "-v", "ON_ERROR_STOP=1", "-c",
-                      f"\\copy hearings FROM '{data}' WITH (FORMAT csv, DELIMITER '|', HEADER true)"])
+        t, _ = timed(
+            [
+                pg.psql_path,
+                pg.dsn(db),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                f"\\copy hearings FROM '{data}' WITH (FORMAT csv, DELIMITER '|', HEADER true)",
+            ]
+        )
         copy_times.append(t)
         pg.psql(f"DROP DATABASE {db}")
 
         db = f"bench_ingest_{run}"
         pg.psql(f"DROP DATABASE IF EXISTS {db}")
         pg.psql(f"CREATE DATABASE {db}")
-        t, rss = timed([str(REPO / ".venv" / "bin" / "courtfeed"), "ingest", str(data), "--template", "metro_hearings",
-                        "--target", pg.url_for(db), "--agency", "bench", "--timezone", "America/Chicago", "--json"])
+        t, rss = timed(
+            [
+                str(REPO / ".venv" / "bin" / "courtfeed"),
+                "ingest",
+                str(data),
+                "--template",
+                "metro_hearings",
+                "--target",
+                pg.url_for(db),
+                "--agency",
+                "bench",
+                "--timezone",
+                "America/Chicago",
+                "--json",
+            ]
+        )
         ingest_times.append(t)
         ingest_rss.append(rss)
         pg.psql(f"DROP DATABASE {db}")
-        print(f"  run {run + 1}: \\copy {copy_times[-1]:.1f} s, courtfeed ingest {t:.1f} s (peak {rss} MiB)", flush=True)
+        print(
+            f"  run {run + 1}: \\copy {copy_times[-1]:.1f} s, courtfeed ingest {t:.1f} s (peak {rss} MiB)",
+            flush=True,
+        )
     rows = int(os.environ.get("BENCH_ROWS", 1_000_000))
     copy_med, ingest_med = statistics.median(copy_times), statistics.median(ingest_times)
     return {
@@ -90,7 +115,9 @@ def parse_seconds(include: Path, runs: int) -> tuple[int, float]:
     times, count = [], 0
     env = {**os.environ, "COURTFEED_INCLUDE": str(include), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     for _ in range(runs):
-        out = subprocess.run([PY, "-c", PARSE_CODE, str(REPO / "dags")], capture_output=True, text=True, env=env)
+        out = subprocess.run(
+            [PY, "-c", PARSE_CODE, str(REPO / "dags")], capture_output=True, text=True, env=env
+        )
         if out.returncode:
             raise RuntimeError(out.stderr[-3000:])
         count, seconds = out.stdout.split()[-2:]
@@ -106,14 +133,18 @@ def bench_parse(runs: int) -> dict:
         (many / "profiles").mkdir(parents=True)
         base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
         for i in range(500):
-            (many / "profiles" / f"feed_{i:03d}.yaml").write_text(yaml.safe_dump({**base, "name": f"feed_{i:03d}"}))
+            (many / "profiles" / f"feed_{i:03d}.yaml").write_text(
+                yaml.safe_dump({**base, "name": f"feed_{i:03d}"})
+            )
         n_base, t_base = parse_seconds(REPO / "include", runs)
         n_many, t_many = parse_seconds(many, runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
-        "baseline_dags": n_base, "baseline_parse_seconds_median": round(t_base, 2),
-        "dags": n_many, "parse_seconds_median": round(t_many, 2),
+        "baseline_dags": n_base,
+        "baseline_parse_seconds_median": round(t_base, 2),
+        "dags": n_many,
+        "parse_seconds_median": round(t_many, 2),
         "per_dag_ms": round((t_many - t_base) / max(1, n_many - n_base) * 1000, 1),
         "ratio": round(t_many / t_base, 1),
     }
@@ -143,10 +174,14 @@ def main() -> None:
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     i, p = results["ingest"], results["parse"]
     print()
-    print(f"| measure | median | baseline | ratio |")
-    print(f"|---|---|---|---|")
-    print(f"| ingest {i['rows']:,} rows into PostgreSQL | {i['ingest_seconds_median']} s ({i['ingest_rows_per_second']:,} rows/s, peak {i['ingest_peak_rss_mib_max']} MiB) | psql \\copy {i['copy_seconds_median']} s ({i['copy_rows_per_second']:,} rows/s) | {i['ingest_to_copy_ratio']}x |")
-    print(f"| parse DAG file, {p['dags']} profiles | {p['parse_seconds_median']} s ({p['per_dag_ms']} ms per DAG) | {p['baseline_dags']} profiles: {p['baseline_parse_seconds_median']} s | {p['ratio']}x |")
+    print("| measure | median | baseline | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| ingest {i['rows']:,} rows into PostgreSQL | {i['ingest_seconds_median']} s ({i['ingest_rows_per_second']:,} rows/s, peak {i['ingest_peak_rss_mib_max']} MiB) | psql \\copy {i['copy_seconds_median']} s ({i['copy_rows_per_second']:,} rows/s) | {i['ingest_to_copy_ratio']}x |"
+    )
+    print(
+        f"| parse DAG file, {p['dags']} profiles | {p['parse_seconds_median']} s ({p['per_dag_ms']} ms per DAG) | {p['baseline_dags']} profiles: {p['baseline_parse_seconds_median']} s | {p['ratio']}x |"
+    )
 
 
 if __name__ == "__main__":

@@ -24,16 +24,33 @@ def seen(files):
 
 
 def test_keywords_blockwords_patterns_case_insensitive():
-    files = [rf("/in/Hearings_1.txt"), rf("/in/hearings_TEST.txt"), rf("/in/payments.txt"), rf("/in/hearing.xlsx")]
-    sel = select_new(files, src(keywords=["HEARING"], blockwords=["test"], patterns=["*.txt"]), now=NOW,
-                     processed=set(), previous_look=seen(files))
+    files = [
+        rf("/in/Hearings_1.txt"),
+        rf("/in/hearings_TEST.txt"),
+        rf("/in/payments.txt"),
+        rf("/in/hearing.xlsx"),
+    ]
+    sel = select_new(
+        files,
+        src(keywords=["HEARING"], blockwords=["test"], patterns=["*.txt"]),
+        now=NOW,
+        processed=set(),
+        previous_look=seen(files),
+    )
     assert [f.path for f in sel.take] == ["/in/Hearings_1.txt"]
     assert sel.skipped == {"blockword": 1, "no_keyword": 1, "no_pattern": 1}
 
 
 def test_in_progress_hidden_and_young_files_wait():
-    files = [rf("/in/a.csv.part"), rf("/in/b.filepart"), rf("/in/c.tmp"), rf("/in/.d.csv"), rf("/in/e.csv~"),
-             rf("/in/young.csv", age=5), rf("/in/ok.csv")]
+    files = [
+        rf("/in/a.csv.part"),
+        rf("/in/b.filepart"),
+        rf("/in/c.tmp"),
+        rf("/in/.d.csv"),
+        rf("/in/e.csv~"),
+        rf("/in/young.csv", age=5),
+        rf("/in/ok.csv"),
+    ]
     sel = select_new(files, src(min_age_seconds=60), now=NOW, processed=set(), previous_look=seen(files))
     assert [f.path for f in sel.take] == ["/in/ok.csv"]
     assert [f.path for f in sel.waiting] == ["/in/young.csv"]
@@ -52,12 +69,16 @@ def test_ledger_identities_are_skipped_but_a_changed_file_is_taken():
     changed = rf("/in/a.csv", size=120)
     processed = {(old.path, old.size, old.mtime)}
     assert select_new([old], src(), now=NOW, processed=processed, previous_look=seen([old])).take == []
-    assert select_new([changed], src(), now=NOW, processed=processed, previous_look=seen([changed])).take == [changed]
+    assert select_new([changed], src(), now=NOW, processed=processed, previous_look=seen([changed])).take == [
+        changed
+    ]
 
 
 def test_old_timestamps_are_still_found():
     ancient = RemoteFile("/in/late.csv", 5, datetime(2019, 1, 1, tzinfo=UTC))
-    assert select_new([ancient], src(), now=NOW, processed=set(), previous_look=seen([ancient])).take == [ancient]
+    assert select_new([ancient], src(), now=NOW, processed=set(), previous_look=seen([ancient])).take == [
+        ancient
+    ]
 
 
 def test_done_marker_required():
@@ -68,8 +89,14 @@ def test_done_marker_required():
 
 def test_order_and_cap():
     files = [rf(f"/in/f{i}.csv", age=1000 - i) for i in range(5)]
-    sel = select_new(files, src(max_files_per_run=3), now=NOW, processed=set(), previous_look=seen(files),
-                     order="descending")
+    sel = select_new(
+        files,
+        src(max_files_per_run=3),
+        now=NOW,
+        processed=set(),
+        previous_look=seen(files),
+        order="descending",
+    )
     assert [f.name for f in sel.take] == ["f4.csv", "f3.csv", "f2.csv"]
     assert sel.deferred == 2
 
@@ -79,3 +106,30 @@ def test_forced_files_by_path_or_name():
     found, missing = forced_files(["/in/a.csv", "b.csv", "nope.csv"], files)
     assert [f.path for f in found] == ["/in/a.csv", "/in/sub/b.csv"]
     assert missing == ["nope.csv"]
+
+
+def test_arrival_window_and_reprocess():
+    files = [rf("/in/a.csv", age=7200), rf("/in/b.csv", age=3600), rf("/in/c.csv", age=60)]
+    processed = {(f.path, f.size, f.mtime) for f in files}
+    since, until = NOW - timedelta(seconds=5000), NOW - timedelta(seconds=100)
+    sel = select_new(
+        files,
+        src(min_age_seconds=0),
+        now=NOW,
+        processed=processed,
+        previous_look=seen(files),
+        arrived_since=since,
+        arrived_until=until,
+    )
+    assert sel.take == [] and sel.skipped["outside_window"] == 2
+    again = select_new(
+        files,
+        src(min_age_seconds=0),
+        now=NOW,
+        processed=processed,
+        previous_look={},
+        arrived_since=since,
+        arrived_until=until,
+        reprocess=True,
+    )
+    assert [f.name for f in again.take] == ["b.csv"]

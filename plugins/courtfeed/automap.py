@@ -16,16 +16,47 @@ from courtfeed.config.fields import all_target_fields
 
 # Normalised alias -> target field. Normalised = lower case, letters and digits only.
 ALIASES: dict[str, list[str]] = {
-    "client.reference": ["defid", "defendantid", "clientid", "personid", "partyid", "jurornumber", "jurorid",
-                         "juror", "defendantnumber", "spn", "bookingnumber", "inmatenumber", "clientnumber"],
+    "client.reference": [
+        "defid",
+        "defendantid",
+        "clientid",
+        "personid",
+        "partyid",
+        "jurornumber",
+        "jurorid",
+        "juror",
+        "defendantnumber",
+        "spn",
+        "bookingnumber",
+        "inmatenumber",
+        "clientnumber",
+    ],
     "client.first_name": ["firstname", "fname", "deffname", "first", "givenname", "deffirstname"],
     "client.middle_name": ["middlename", "mname", "middle", "defmname"],
     "client.last_name": ["lastname", "lname", "deflname", "last", "surname", "familyname", "deflastname"],
     "client.suffix": ["suffix", "namesuffix"],
-    "client.full_name": ["name", "fullname", "defendantname", "defname", "clientname", "partyname", "jurorname"],
+    "client.full_name": [
+        "name",
+        "fullname",
+        "defendantname",
+        "defname",
+        "clientname",
+        "partyname",
+        "jurorname",
+    ],
     "client.dob": ["dob", "dateofbirth", "birthdate", "birthdt", "defdob"],
-    "client.phone": ["phone", "phonenumber", "mobile", "cell", "cellphone", "telephone", "mobilephone", "defphone",
-                     "homephone", "contactphone"],
+    "client.phone": [
+        "phone",
+        "phonenumber",
+        "mobile",
+        "cell",
+        "cellphone",
+        "telephone",
+        "mobilephone",
+        "defphone",
+        "homephone",
+        "contactphone",
+    ],
     "client.email": ["email", "emailaddress", "mail", "defemail"],
     "client.language": ["language", "lang", "preferredlanguage", "interpreterlanguage"],
     "client.address_line1": ["address", "address1", "addressline1", "street", "streetaddress"],
@@ -41,7 +72,15 @@ ALIASES: dict[str, list[str]] = {
     "case.filed_date": ["fileddate", "filedate", "datefiled"],
     "case.charges": ["charge", "charges", "offense", "offence", "chargedesc"],
     "event.reference": ["hearingid", "eventid", "appointmentid", "settingid", "hearingnumber"],
-    "event.date": ["hearingdate", "eventdate", "courtdate", "date", "reportdate", "appearancedate", "settingdate"],
+    "event.date": [
+        "hearingdate",
+        "eventdate",
+        "courtdate",
+        "date",
+        "reportdate",
+        "appearancedate",
+        "settingdate",
+    ],
     "event.time": ["hearingtime", "eventtime", "courttime", "time", "reporttime", "appearancetime"],
     "event.starts_at": ["hearingdatetime", "startsat", "datetime", "eventdatetime"],
     "event.location": ["courtroom", "location", "room", "courtlocation", "venue", "dept", "department"],
@@ -139,7 +178,9 @@ def _prefer_dominant_entity(proposals: list[Proposal]) -> None:
 
     from courtfeed.config.fields import field_kind
 
-    entities = Counter(p.field.split(".")[0] for p in proposals if p.field and p.field.split(".")[0] != "client")
+    entities = Counter(
+        p.field.split(".")[0] for p in proposals if p.field and p.field.split(".")[0] != "client"
+    )
     if not entities:
         return
     main = entities.most_common(1)[0][0]
@@ -196,12 +237,20 @@ def propose(path: Path) -> dict:
             spec["type"] = p.type
         if p.format:
             spec["format"] = p.format
-        if p.field.endswith((".reference", ".number")) and p.field.split(".")[0] in ("client", "case", "payment"):
+        if p.field.endswith((".reference", ".number")) and p.field.split(".")[0] in (
+            "client",
+            "case",
+            "payment",
+        ):
             spec["required"] = True
         fields[p.field] = spec
     name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "template"
     name = re.sub(r"_?\d{6,}.*$", "", name) or name
-    fmt_out: dict = {"type": "excel" if reader.encoding == "excel" else "delimited", "encoding": "auto", "header": True}
+    fmt_out: dict = {
+        "type": "excel" if reader.encoding == "excel" else "delimited",
+        "encoding": "auto",
+        "header": True,
+    }
     if skip_rows:
         fmt_out["skip_rows"] = skip_rows
     if reader.delimiter:
@@ -215,8 +264,13 @@ def propose(path: Path) -> dict:
         "reject_threshold": 0.05,
     }
     report = {
-        "matched": [{"column": p.column, "field": p.field, "confidence": p.confidence, "type": p.type or "text"}
-                    for p in proposals if p.field],
-        "unmatched": [{"column": p.column, "best_confidence": p.confidence} for p in proposals if not p.field],
+        "matched": [
+            {"column": p.column, "field": p.field, "confidence": p.confidence, "type": p.type or "text"}
+            for p in proposals
+            if p.field
+        ],
+        "unmatched": [
+            {"column": p.column, "best_confidence": p.confidence} for p in proposals if not p.field
+        ],
     }
     return {"template": template, "report": report}

@@ -34,9 +34,9 @@ def cmd_check(args) -> int:
         known = set(filter(None, (c.strip() for c in args.connections.split(","))))
     problems = check_all(include, known)
     try:
+        from courtfeed.config.loader import load_template_file
         from courtfeed.exclude import check_rule
         from courtfeed.validation import check_expectations
-        from courtfeed.config.loader import load_template_file
 
         for path in sorted((include / "templates").glob("*.y*ml")):
             try:
@@ -61,7 +61,9 @@ def cmd_check(args) -> int:
 
 
 def _human(result: dict) -> None:
-    print(f"{result['file']}: {result['status']}" + (f" ({result['message']})" if result.get("message") else ""))
+    print(
+        f"{result['file']}: {result['status']}" + (f" ({result['message']})" if result.get("message") else "")
+    )
     print(
         f"  rows read {result['rows_read']}, loaded {result['rows_loaded']}, "
         f"excluded {result['rows_excluded']}, rejected {result['rows_rejected']}"
@@ -73,7 +75,11 @@ def _human(result: dict) -> None:
         print(f"  rejects ({result.get('rejects_total', len(rejects))}):")
         for r in rejects[:50]:
             where = f"row {r['row']}" if r["row"] is not None else "file"
-            print(f"    {where}" + (f", {r['column']}" if r.get("column") else "") + f": [{r['rule']}] {r['message']}")
+            print(
+                f"    {where}"
+                + (f", {r['column']}" if r.get("column") else "")
+                + f": [{r['rule']}] {r['message']}"
+            )
     for rec in (result.get("records") or [])[:5]:
         print("  sample: " + json.dumps(rec, default=str, ensure_ascii=False))
 
@@ -104,8 +110,7 @@ def cmd_ingest(args) -> int:
 
 def cmd_status(args) -> int:
     from courtfeed.target import ledger
-    from courtfeed.target.db import engine_for
-    from courtfeed.target.db import migrate
+    from courtfeed.target.db import engine_for, migrate
 
     engine = engine_for(_target_url(args.target))
     migrate(engine)
@@ -117,7 +122,9 @@ def cmd_status(args) -> int:
     if not rows:
         print("no uploads yet")
         return 0
-    print(f"{'finished (UTC)':20} {'profile':18} {'status':9} {'read':>7} {'loaded':>7} {'rejected':>8}  file")
+    print(
+        f"{'finished (UTC)':20} {'profile':18} {'status':9} {'read':>7} {'loaded':>7} {'rejected':>8}  file"
+    )
     for r in rows:
         finished = str(r.get("finished_at") or "")[:19]
         print(
@@ -171,7 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--timezone", default="UTC", help="the agency's IANA timezone for dates in the file")
         p.add_argument("--json", action="store_true")
         if name == "ingest":
-            p.add_argument("--target", help="SQLAlchemy URL (default: COURTFEED_TARGET_URL or .run/courtfeed.db)")
+            p.add_argument(
+                "--target", help="SQLAlchemy URL (default: COURTFEED_TARGET_URL or .run/courtfeed.db)"
+            )
             p.add_argument("--agency", default="default")
             p.add_argument("--force", action="store_true", help="load even if the same content was loaded")
             p.add_argument("--ack-dir", help="write the acknowledgement JSON and rejects CSV here")

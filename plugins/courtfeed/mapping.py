@@ -113,9 +113,18 @@ class Mapper:
                 missing &= fallback
             newly = missing & ~bad
             for idx in newly[newly].index:
-                what = f"{entity}.{keys[0]}" if entity != "event" else "event.reference (or case_number + date + location)"
+                what = (
+                    f"{entity}.{keys[0]}"
+                    if entity != "event"
+                    else "event.reference (or case_number + date + location)"
+                )
                 out.rejects.append(
-                    Reject(row_numbers[idx], None, "natural_key", f"{what} is missing: the {entity} cannot be identified")
+                    Reject(
+                        row_numbers[idx],
+                        None,
+                        "natural_key",
+                        f"{what} is missing: the {entity} cannot be identified",
+                    )
                 )
             bad |= newly
 

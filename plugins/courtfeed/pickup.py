@@ -78,6 +78,9 @@ def select_new(
     previous_look: dict[str, tuple[int, datetime]],
     order: str = "ascending",
     require_stable: bool = True,
+    arrived_since: datetime | None = None,
+    arrived_until: datetime | None = None,
+    reprocess: bool = False,
 ) -> Selection:
     """The files to process now.
 
@@ -87,6 +90,14 @@ def select_new(
     """
     sel = Selection()
     for f in filter_listing(files, src, now, sel):
+        # An arrival window (a backfill's data interval, or a manual run's params) narrows the
+        # scan to files whose modification time falls inside it: [since, until).
+        if (arrived_since and f.mtime < arrived_since) or (arrived_until and f.mtime >= arrived_until):
+            sel.skip("outside_window")
+            continue
+        if reprocess:
+            sel.take.append(f)  # re-ingest on request: ledger and stability checks are bypassed
+            continue
         if (f.path, f.size, f.mtime) in processed:
             sel.skip("already_in_ledger")
             continue

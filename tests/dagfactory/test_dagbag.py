@@ -25,7 +25,9 @@ def dagbag():
 def test_no_import_errors_and_one_dag_per_profile(dagbag):
     assert dagbag.import_errors == {}
     names = sorted(p.stem for p in (REPO / "include" / "profiles").glob("*.yaml"))
-    assert sorted(d for d in dagbag.dag_ids if d.startswith("courtfeed__")) == [f"courtfeed__{n}" for n in names]
+    assert sorted(d for d in dagbag.dag_ids if d.startswith("courtfeed__")) == [
+        f"courtfeed__{n}" for n in names
+    ]
 
 
 def test_dag_shape(dagbag):
@@ -34,7 +36,15 @@ def test_dag_shape(dagbag):
     assert dag.max_active_runs == 1
     assert {"agency:metro-county", "source:sftp", "template:metro_hearings"} <= set(dag.tags)
     assert "metro_hearings" in dag.doc_md and "/drop" in dag.doc_md
-    chain = ["list_new_files", "file.fetch", "file.read", "file.validate", "file.map", "file.load", "file.finalize"]
+    chain = [
+        "list_new_files",
+        "file.fetch",
+        "file.read",
+        "file.validate",
+        "file.map",
+        "file.load",
+        "file.finalize",
+    ]
     for upstream, downstream in zip(chain, chain[1:], strict=False):
         assert dag.task_dict[downstream].upstream_task_ids == {upstream}
     sensor = dag.task_dict["list_new_files"]
@@ -57,8 +67,12 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
         f"b = DagBag(dag_folder={str(REPO / 'dags')!r});"
         "print(json.dumps({d: [str(b.dags[d].schedule), b.dags[d].is_paused_upon_creation] for d in b.dags}))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "COURTFEED_INCLUDE": str(include)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COURTFEED_INCLUDE": str(include)},
+    )
     assert out.returncode == 0, out.stderr
     dags = json.loads(out.stdout.strip().splitlines()[-1])
     assert dags["courtfeed__off_feed"][1] is True
@@ -66,11 +80,12 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
 
 
 def test_parse_reads_no_heavy_library():
+    dag_file = str(REPO / "dags" / "courtfeed_dags.py")
     code = (
-        "import sys, runpy; runpy.run_path(%r);"
+        f"import sys, runpy; runpy.run_path({dag_file!r});"
         "heavy = [m for m in ('pandas', 'great_expectations', 'pyarrow', 'paramiko') if m in sys.modules];"
         "print(heavy)"
-    ) % str(REPO / "dags" / "courtfeed_dags.py")
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -24,10 +24,30 @@ def main() -> None:
     dag = bag.dags[dag_id]
     run = dag.test(run_conf=conf)
     tis = [
-        {"task_id": ti.task_id, "map_index": ti.map_index, "state": str(ti.state), "rendered": ti.rendered_map_index}
+        {
+            "task_id": ti.task_id,
+            "map_index": ti.map_index,
+            "state": str(ti.state),
+            "rendered": ti.rendered_map_index,
+        }
         for ti in run.get_task_instances()
     ]
-    print("RESULT " + json.dumps({"state": str(run.state), "tasks": tis}))
+    print("RESULT " + json.dumps({"state": str(run.state), "tasks": tis, "asset_events": asset_events(run)}))
+
+
+def asset_events(run) -> list[dict]:
+    """Asset events this run's tasks emitted, with their metadata."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.name, AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetEvent.source_run_id == run.run_id, AssetEvent.source_dag_id == run.dag_id)
+        ).all()
+    return [{"asset": name, "extra": extra} for name, extra in rows]
 
 
 if __name__ == "__main__":

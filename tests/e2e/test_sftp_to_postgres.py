@@ -27,7 +27,7 @@ def run_dag(env: dict, dag_id: str, conf: dict | None = None) -> dict:
     proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"dag.test failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.fixture
@@ -67,8 +67,14 @@ def feed(tmp_path: Path, sshd, pg_url: str, postgres, migrated_airflow: str):
     }
     (include / "profiles" / "e2e_hearings.yaml").write_text(yaml.safe_dump(profile))
     url = sa.engine.make_url(pg_url)
-    target = {"conn_type": "postgres", "host": url.host, "port": url.port, "login": url.username,
-              "password": url.password, "schema": url.database}
+    target = {
+        "conn_type": "postgres",
+        "host": url.host,
+        "port": url.port,
+        "login": url.username,
+        "password": url.password,
+        "schema": url.database,
+    }
     env = {
         **os.environ,
         "AIRFLOW_HOME": migrated_airflow,
@@ -88,9 +94,16 @@ def test_profile_dag_end_to_end(feed):
     finalized = sorted(t["rendered"] for t in result["tasks"] if t["task_id"] == "file.finalize")
     assert finalized == ["metro_hearings_20261128.txt", "metro_hearings_broken.txt"]
 
+    events = {(e["asset"], e["extra"].get("file")): e["extra"] for e in result["asset_events"]}
+    loaded = events[("courtfeed.metro-county.event", "metro_hearings_20261128.txt")]
+    assert loaded["created"] == 220 and loaded["status"] == "loaded"
+    assert events[("courtfeed.metro-county.client", "metro_hearings_20261128.txt")]["created"] == 220
+
     engine = sa.create_engine(feed["pg_url"])
     with engine.connect() as conn:
-        uploads = conn.execute(sa.text("select path, status, rows_read, rows_loaded, rows_excluded from uploads")).all()
+        uploads = conn.execute(
+            sa.text("select path, status, rows_read, rows_loaded, rows_excluded from uploads")
+        ).all()
         by_name = {Path(u.path).name: u for u in uploads}
         assert by_name["metro_hearings_20261128.txt"].status == "loaded"
         assert by_name["metro_hearings_20261128.txt"].rows_read == 250

@@ -22,12 +22,17 @@ HEARINGS = DEMO / "metro_hearings_20261128.txt"
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "courtfeed.cli", *args],
-        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
     )
 
 
 def test_preview_json_contract_for_the_demo_hearings():
-    proc = run_cli("preview", str(HEARINGS), "--template", "metro_hearings", "--timezone", "America/Chicago", "--json")
+    proc = run_cli(
+        "preview", str(HEARINGS), "--template", "metro_hearings", "--timezone", "America/Chicago", "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     for key in ("status", "rows_read", "rows_loaded", "rows_excluded", "rows_rejected", "rejects", "records"):
@@ -48,7 +53,13 @@ def test_preview_json_contract_for_the_demo_hearings():
 
 def test_preview_writes_nothing(tmp_path: Path):
     target = tmp_path / "t.db"
-    run_cli("preview", str(HEARINGS), "--template", "metro_hearings", env={"COURTFEED_TARGET_URL": f"sqlite:///{target}"})
+    run_cli(
+        "preview",
+        str(HEARINGS),
+        "--template",
+        "metro_hearings",
+        env={"COURTFEED_TARGET_URL": f"sqlite:///{target}"},
+    )
     assert not target.exists()
 
 
@@ -70,9 +81,11 @@ def test_ingest_twice_loads_once(tmp_path: Path):
         assert conn.execute(sa.text("select count(*) from event")).scalar() == 220
         assert conn.execute(sa.text("select count(*) from contact")).scalar() == 440
         statuses = [r[0] for r in conn.execute(sa.text("select status from uploads order by started_at"))]
-        linked = conn.execute(sa.text(
-            "select count(*) from event e join case_record c on c.natural_key = e.case_number and c.agency = e.agency"
-        )).scalar()
+        linked = conn.execute(
+            sa.text(
+                "select count(*) from event e join case_record c on c.natural_key = e.case_number and c.agency = e.agency"
+            )
+        ).scalar()
     assert sorted(statuses) == ["duplicate", "loaded", "loaded"]
     assert linked == 220
     acks = list((tmp_path / "acks").glob("*.ack.json"))
@@ -88,8 +101,14 @@ def _write(path: Path, data: bytes | str) -> Path:
     "content, rule_text",
     [
         (b"", "empty"),
-        ("DEF_ID|DEF_FNAME|DEF_LNAME|DOB|PHONE|EMAIL|CASE_NO|HEARING_ID|HEARING_DATE|HEARING_TIME|COURTROOM|JUDGE|HEARING_TYPE|STATUS\n", "no data rows"),
-        ("DEF_ID|DEF_FNAME|DOB|CASE_NO|HEARING_ID|HEARING_DATE\nD1|A|01/01/1990|26-CR-1|H1|12/01/2026\n", "DEF_LNAME"),
+        (
+            "DEF_ID|DEF_FNAME|DEF_LNAME|DOB|PHONE|EMAIL|CASE_NO|HEARING_ID|HEARING_DATE|HEARING_TIME|COURTROOM|JUDGE|HEARING_TYPE|STATUS\n",
+            "no data rows",
+        ),
+        (
+            "DEF_ID|DEF_FNAME|DOB|CASE_NO|HEARING_ID|HEARING_DATE\nD1|A|01/01/1990|26-CR-1|H1|12/01/2026\n",
+            "DEF_LNAME",
+        ),
     ],
     ids=["empty", "header-only", "missing-required-column"],
 )
@@ -109,7 +128,15 @@ def test_random_bytes_named_csv(tmp_path: Path):
     import random
 
     f = _write(tmp_path / "county_payments_junk.csv", random.Random(7).randbytes(4096))
-    proc = run_cli("ingest", str(f), "--template", "county_payments", "--target", f"sqlite:///{tmp_path / 't.db'}", "--json")
+    proc = run_cli(
+        "ingest",
+        str(f),
+        "--template",
+        "county_payments",
+        "--target",
+        f"sqlite:///{tmp_path / 't.db'}",
+        "--json",
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     out = json.loads(proc.stdout)
@@ -118,7 +145,9 @@ def test_random_bytes_named_csv(tmp_path: Path):
 
 def test_reject_threshold_rejects_the_whole_file(tmp_path: Path):
     lines = HEARINGS.read_text(encoding="utf-8").splitlines()
-    bad = [lines[0]] + [ln.replace("|12/", "|13/", 1) if i % 5 == 0 else ln for i, ln in enumerate(lines[1:41])]
+    bad = [lines[0]] + [
+        ln.replace("|12/", "|13/", 1) if i % 5 == 0 else ln for i, ln in enumerate(lines[1:41])
+    ]
     f = _write(tmp_path / "metro_hearings_badDates.txt", "\n".join(bad) + "\n")
     out = preview(f, resolve_template("metro_hearings"))
     assert out["status"] == "rejected"

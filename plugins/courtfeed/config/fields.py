@@ -30,8 +30,7 @@ ENTITY_FIELDS: dict[str, tuple[Field, ...]] = {
     ),
     "contact": tuple(_f(s) for s in "client_reference channel value opt_in:boolean".split()),
     "case": tuple(
-        _f(s)
-        for s in "number client_reference type status court judge filed_date:date charges notes".split()
+        _f(s) for s in "number client_reference type status court judge filed_date:date charges notes".split()
     ),
     "event": tuple(
         _f(s)

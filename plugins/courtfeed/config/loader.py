@@ -66,9 +66,7 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
         )
         if current is None:
             args = getattr(ann, "__args__", ())
-            current = next(
-                (a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None
-            )
+            current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
     if current is None or not hasattr(current, "model_fields"):
         return []
     return [f.alias or n for n, f in current.model_fields.items()]
@@ -125,7 +123,10 @@ def resolve_template(name_or_path: str, base: Path | None = None) -> Template:
     known = sorted(p.stem for p in folder.glob("*.y*ml"))
     hint = get_close_matches(name_or_path, known, n=1)
     raise ConfigError(
-        [f"template '{name_or_path}' not found in {folder}" + (f" (did you mean '{hint[0]}'?)" if hint else "")]
+        [
+            f"template '{name_or_path}' not found in {folder}"
+            + (f" (did you mean '{hint[0]}'?)" if hint else "")
+        ]
     )
 
 

@@ -29,6 +29,9 @@ class Source(Strict):
     wait_for_stable_size: bool = True
     poke_interval_seconds: int = Field(60, ge=1)
     wait_timeout_seconds: int = Field(3000, ge=1)  # then the run ends skipped: a quiet cycle
+    # Airflow pool capping concurrent connections to this server across all profiles (one pool
+    # per server, e.g. named after the connection); must exist in Airflow when set.
+    pool: str | None = None
 
     @model_validator(mode="after")
     def _where(self) -> Source:

@@ -23,7 +23,9 @@ def profile_doc(profile: Profile) -> str:
         f"| filters | keywords {src.keywords or 'any'}, blockwords {src.blockwords or 'none'}, patterns {src.patterns or 'any'} |",
         f"| template | `{profile.template}` (include/templates/{profile.template}.yaml) |",
         f"| schedule | `{profile.schedule}` ({profile.timezone}) |",
-        f"| after load | {profile.after_load}" + (f" to `{profile.archive_directory}`" if profile.archive_directory else "") + " |",
+        f"| after load | {profile.after_load}"
+        + (f" to `{profile.archive_directory}`" if profile.archive_directory else "")
+        + " |",
         f"| reports | {('`' + profile.reports_directory + '`') if profile.reports_directory else 'kept locally'} |",
         "",
         "Trigger with **force_files** to re-ingest named files (paths or names), bypassing the ledger.",
@@ -33,14 +35,40 @@ def profile_doc(profile: Profile) -> str:
     return "\n".join(lines)
 
 
+def entity_assets(profile: Profile) -> dict:
+    """The Airflow Assets a profile's loads update: one per entity of its template and agency.
+
+    Reads the template's YAML (a local file, cheap); if it is broken the DAG still builds
+    without outlets and the load task reports the template error at run time.
+    """
+    from airflow.sdk import Asset
+
+    from courtfeed.config.loader import ConfigError, resolve_template
+
+    try:
+        entities = resolve_template(profile.template).entities
+    except ConfigError:
+        return {}
+    return {
+        e: Asset(
+            name=f"courtfeed.{profile.agency}.{e}", uri=f"courtfeed://{profile.agency}/{e}", group="courtfeed"
+        )
+        for e in entities
+    }
+
+
 def build_dag(profile: Profile):
     from airflow.sdk import DAG, Param, PokeReturnValue, get_current_context, task, task_group
 
     name = profile.name
     src = profile.source
+    server = {"pool": src.pool} if src.pool else {}
+    from courtfeed.dagfactory.alerts import on_task_failure
+
     default_args = {
         "owner": profile.owner,
         "retries": 0,
+        "on_failure_callback": on_task_failure,  # alerts: mail/Slack the profile's recipients
     }
     with DAG(
         dag_id=profile.dag_id,
@@ -50,7 +78,15 @@ def build_dag(profile: Profile):
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=not profile.enabled,
-        tags=sorted({"courtfeed", f"agency:{profile.agency}", f"source:{src.kind}", f"template:{profile.template}", *profile.tags}),
+        tags=sorted(
+            {
+                "courtfeed",
+                f"agency:{profile.agency}",
+                f"source:{src.kind}",
+                f"template:{profile.template}",
+                *profile.tags,
+            }
+        ),
         doc_md=profile_doc(profile),
         default_args=default_args,
         params={
@@ -58,13 +94,33 @@ def build_dag(profile: Profile):
                 [],
                 type="array",
                 items={"type": "string"},
+                title="Files to force",
                 description="Re-ingest these files (remote paths or names) even if the ledger has them.",
+            ),
+            "arrived_since": Param(
+                None,
+                type=["null", "string"],
+                title="Arrived since",
+                description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
+            ),
+            "arrived_until": Param(
+                None,
+                type=["null", "string"],
+                title="Arrived until",
+                description="... and before this local date/time.",
+            ),
+            "reprocess": Param(
+                False,
+                type="boolean",
+                title="Reprocess",
+                description="With a window: re-ingest every file in it, even those the ledger has.",
             ),
         },
     ) as dag:
 
         @task.sensor(
             task_id="list_new_files",
+            **server,
             mode="reschedule",
             poke_interval=src.poke_interval_seconds,
             timeout=src.wait_timeout_seconds,
@@ -77,15 +133,30 @@ def build_dag(profile: Profile):
             from courtfeed.dagfactory.tasks import poke_for_files
 
             ctx = get_current_context()
-            files = poke_for_files(name, ctx["params"], ctx["run_id"])
+            run = ctx.get("dag_run")
+            files = poke_for_files(
+                name,
+                ctx["params"],
+                ctx["run_id"],
+                run_type=str(getattr(run, "run_type", "") or "").lower() or None,
+                interval=(ctx.get("data_interval_start"), ctx.get("data_interval_end")),
+            )
             return PokeReturnValue(is_done=bool(files), xcom_value=files)
 
         def _label(value: dict) -> None:
             get_current_context()["file_name"] = value.get("name") or value.get("path", "").rsplit("/", 1)[-1]
 
         per_file = {"map_index_template": "{{ file_name }}"}
+        assets = entity_assets(profile)
 
-        @task(task_id="fetch", retries=3, retry_delay=timedelta(seconds=20), retry_exponential_backoff=True, **per_file)
+        @task(
+            task_id="fetch",
+            **server,
+            retries=3,
+            retry_delay=timedelta(seconds=20),
+            retry_exponential_backoff=True,
+            **per_file,
+        )
         def fetch(remote: dict) -> dict:
             from courtfeed.dagfactory.tasks import fetch as run
 
@@ -113,14 +184,40 @@ def build_dag(profile: Profile):
             _label(work)
             return run(name, work)
 
-        @task(task_id="load", retries=2, retry_delay=timedelta(seconds=30), retry_exponential_backoff=True, **per_file)
+        @task(
+            task_id="load",
+            outlets=list(assets.values()),
+            retries=2,
+            retry_delay=timedelta(seconds=30),
+            retry_exponential_backoff=True,
+            **per_file,
+        )
         def load(work: dict) -> dict:
             from courtfeed.dagfactory.tasks import load as run
 
             _label(work)
-            return run(name, work)
+            result = run(name, work)
+            # One asset event per entity written, with the counts, so downstream DAGs can be
+            # scheduled on e.g. "metro-county events changed".
+            events = get_current_context()["outlet_events"]
+            for entity, counts in (result.get("counts") or {}).items():
+                if entity in assets:
+                    events[assets[entity]].extra = {
+                        "upload_id": result["upload_id"],
+                        "file": result["name"],
+                        "status": result["status"],
+                        **counts,
+                    }
+            return result
 
-        @task(task_id="finalize", retries=3, retry_delay=timedelta(seconds=20), retry_exponential_backoff=True, **per_file)
+        @task(
+            task_id="finalize",
+            **server,
+            retries=3,
+            retry_delay=timedelta(seconds=20),
+            retry_exponential_backoff=True,
+            **per_file,
+        )
         def finalize(work: dict) -> dict:
             from courtfeed.dagfactory.tasks import finalize as run
 

@@ -20,7 +20,11 @@ def target_url() -> str:
 
         return url_from_airflow_connection(Connection.get(TARGET_CONN_ID))
     except Exception as exc:  # connection not defined: the quickstart's embedded default
-        if type(exc).__name__ not in ("AirflowNotFoundException", "AirflowRuntimeError", "ConnectionNotFound"):
+        if type(exc).__name__ not in (
+            "AirflowNotFoundException",
+            "AirflowRuntimeError",
+            "ConnectionNotFound",
+        ):
             raise
         return default_target_url()
 
@@ -30,8 +34,7 @@ _engines: dict[str, object] = {}
 
 def target_engine():
     """One migrated engine per process and URL."""
-    from courtfeed.target.db import engine_for
-    from courtfeed.target.db import migrate
+    from courtfeed.target.db import engine_for, migrate
 
     url = target_url()
     if url not in _engines:

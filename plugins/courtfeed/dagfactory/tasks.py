@@ -13,7 +13,37 @@ from courtfeed.dagfactory import runtime
 log = logging.getLogger(__name__)
 
 
-def poke_for_files(profile_name: str, params: dict, run_id: str | None) -> list[dict]:
+def _moment(value, tz: str) -> datetime | None:
+    """A window bound from params or a data interval: ISO date/datetime, local to tz when naive."""
+    from zoneinfo import ZoneInfo
+
+    if value in (None, ""):
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz))
+    return moment.astimezone(UTC)
+
+
+def arrival_window(params: dict, tz: str, run_type: str | None, interval: tuple) -> tuple:
+    """(since, until, reprocess) for this run.
+
+    A manual run may name an arrival window in its params; a backfill run re-scans its own data
+    interval (what arrived then). Scheduled runs scan everything not yet in the ledger.
+    """
+    since, until = _moment(params.get("arrived_since"), tz), _moment(params.get("arrived_until"), tz)
+    if since is None and until is None and run_type == "backfill":
+        since, until = (_moment(b, tz) for b in interval)
+    return since, until, bool(params.get("reprocess"))
+
+
+def poke_for_files(
+    profile_name: str,
+    params: dict,
+    run_id: str | None,
+    run_type: str | None = None,
+    interval: tuple = (None, None),
+) -> list[dict]:
     """One look at the source: the files to process now, as small dicts for dynamic mapping."""
     from courtfeed import pickup
     from courtfeed.target import ledger
@@ -21,7 +51,9 @@ def poke_for_files(profile_name: str, params: dict, run_id: str | None) -> list[
     profile = runtime.load_profile(profile_name)
     template = runtime.load_template(profile)
     src = profile.source
-    skip_dirs = tuple(d for d in (profile.archive_directory, profile.error_directory, profile.reports_directory) if d)
+    skip_dirs = tuple(
+        d for d in (profile.archive_directory, profile.error_directory, profile.reports_directory) if d
+    )
     with runtime.open_source(profile) as source:
         listing = source.list_files(src.directory or src.prefix, src.recursive, skip_dirs)
     forced_paths = [p for p in (params or {}).get("force_files") or [] if p]
@@ -38,6 +70,7 @@ def poke_for_files(profile_name: str, params: dict, run_id: str | None) -> list[
         processed = ledger.processed_identities(conn, profile.name, candidates)
         previous = ledger.observe_files(conn, profile.name, candidates, now)
     previous_look = {p: (v[0], v[1]) for p, v in previous.items()}
+    since, until, reprocess = arrival_window(params or {}, profile.timezone, run_type, interval)
     sel = pickup.select_new(
         listing,
         src,
@@ -46,12 +79,19 @@ def poke_for_files(profile_name: str, params: dict, run_id: str | None) -> list[
         previous_look=previous_look,
         order=template.order,
         require_stable=src.wait_for_stable_size,
+        arrived_since=since,
+        arrived_until=until,
+        reprocess=reprocess,
     )
     log.info(
         "listed %d files: %d to process, %d waiting, %d left for the next run; skipped %s",
-        len(listing), len(sel.take), len(sel.waiting), sel.deferred, sel.skipped or "none",
+        len(listing),
+        len(sel.take),
+        len(sel.waiting),
+        sel.deferred,
+        sel.skipped or "none",
     )
-    return [{**f.to_dict(), "forced": False} for f in sel.take]
+    return [{**f.to_dict(), "forced": reprocess} for f in sel.take]
 
 
 def fetch(profile_name: str, remote: dict, run_id: str | None) -> dict:
@@ -59,8 +99,13 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> dict:
     from courtfeed.sources.base import RemoteFile
 
     profile = runtime.load_profile(profile_name)
-    work = new_work(RemoteFile.from_dict(remote), profile, runtime.staging_root(),
-                    forced=bool(remote.get("forced")), run_id=run_id)
+    work = new_work(
+        RemoteFile.from_dict(remote),
+        profile,
+        runtime.staging_root(),
+        forced=bool(remote.get("forced")),
+        run_id=run_id,
+    )
     with runtime.open_source(profile) as source:
         work = fetch_stage(work, source, runtime.target_engine())
     log.info("upload %s: fetched %d bytes, sha256 %s", work.upload_id, work.size, work.sha256)
@@ -83,8 +128,13 @@ def _guarded(stage: str, work_dict: dict, run):
         raise
     log.info(
         "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",
-        work.upload_id, stage, work.status or "ok", work.rows_read, work.rows_excluded,
-        work.rows_rejected, work.rows_mapped,
+        work.upload_id,
+        stage,
+        work.status or "ok",
+        work.rows_read,
+        work.rows_excluded,
+        work.rows_rejected,
+        work.rows_mapped,
     )
     return work.to_dict()
 
@@ -134,4 +184,7 @@ def finalize(profile_name: str, work_dict: dict) -> dict:
 
         with engine.begin() as conn:
             ledger.set_ack_path(conn, work.upload_id, work.ack_path)
+    from courtfeed.dagfactory.alerts import after_finalize
+
+    after_finalize(profile, work)  # alerts: a rejected file, or one far smaller than usual
     return summary

@@ -11,7 +11,9 @@ from courtfeed.pipeline.work import FileWork
 from courtfeed.sources.base import RemoteFile, Source
 
 
-def new_work(remote: RemoteFile, profile: Profile, staging_root: Path, *, forced: bool, run_id: str | None) -> FileWork:
+def new_work(
+    remote: RemoteFile, profile: Profile, staging_root: Path, *, forced: bool, run_id: str | None
+) -> FileWork:
     upload_id = str(uuid.uuid4())
     workdir = staging_root / profile.name / upload_id
     return FileWork(

@@ -81,7 +81,9 @@ class RecordWriter:
         if self._writer is None:
             self.schema = entity_schema(self.entity, list(records[0]))
             self._writer = pq.ParquetWriter(self.path, self.schema)
-        decimals = [f.name for f in self.schema if f.type == pa.string() and _is_decimal_field(self.entity, f.name)]
+        decimals = [
+            f.name for f in self.schema if f.type == pa.string() and _is_decimal_field(self.entity, f.name)
+        ]
         if decimals:
             records = [{**r, **{d: None if r[d] is None else str(r[d]) for d in decimals}} for r in records]
         self._writer.write_table(pa.Table.from_pylist(records, schema=self.schema))

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from courtfeed.config.template import Template
-from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.frames import iter_records
+from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.target import ledger
 from courtfeed.target.loader import Loader

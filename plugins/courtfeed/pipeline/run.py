@@ -33,8 +33,16 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def local_work(path: Path, template: Template, workdir: Path, *, agency: str, timezone: str = "UTC",
-               profile: str | None = None, forced: bool = False) -> FileWork:
+def local_work(
+    path: Path,
+    template: Template,
+    workdir: Path,
+    *,
+    agency: str,
+    timezone: str = "UTC",
+    profile: str | None = None,
+    forced: bool = False,
+) -> FileWork:
     stat = path.stat()
     return FileWork(
         upload_id=str(uuid.uuid4()),
@@ -114,26 +122,38 @@ def preview(path: Path, template: Template, *, timezone: str = "UTC", agency: st
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def ingest(path: Path, template: Template, target_url: str, *, agency: str, timezone: str = "UTC",
-           profile: str | None = None, forced: bool = False, ack_dir: Path | None = None) -> dict:
+def ingest(
+    path: Path,
+    template: Template,
+    target_url: str,
+    *,
+    agency: str,
+    timezone: str = "UTC",
+    profile: str | None = None,
+    forced: bool = False,
+    ack_dir: Path | None = None,
+) -> dict:
     """The whole pipeline on a local file into the target database, with its ledger row."""
     from courtfeed.pipeline.acknowledge import write_acknowledgement
     from courtfeed.pipeline.load import load_stage
     from courtfeed.target import ledger
-    from courtfeed.target.db import engine_for
-    from courtfeed.target.db import migrate
+    from courtfeed.target.db import engine_for, migrate
 
     engine = engine_for(target_url)
     migrate(engine)
     workdir = Path(tempfile.mkdtemp(prefix="courtfeed-ingest-"))
     try:
-        work = local_work(path, template, workdir, agency=agency, timezone=timezone, profile=profile,
-                          forced=forced)
+        work = local_work(
+            path, template, workdir, agency=agency, timezone=timezone, profile=profile, forced=forced
+        )
         if not forced:
             with engine.connect() as conn:
                 earlier = ledger.upload_with_same_content(conn, profile, work.path, work.sha256)
             if earlier:
-                work.end("duplicate", f"same content as upload {earlier['id']}, loaded before; use --force to load again")
+                work.end(
+                    "duplicate",
+                    f"same content as upload {earlier['id']}, loaded before; use --force to load again",
+                )
         work = prepare(work, template)
         work = load_stage(work, template, engine)
         if ack_dir:

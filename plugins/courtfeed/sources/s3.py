@@ -11,8 +11,16 @@ from pathlib import Path
 
 from courtfeed.sources.base import RemoteFile, SourceError, collision_free
 
-TRANSIENT_CODES = {"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "InternalError",
-                   "ServiceUnavailable", "503", "500"}
+TRANSIENT_CODES = {
+    "SlowDown",
+    "Throttling",
+    "ThrottlingException",
+    "RequestTimeout",
+    "InternalError",
+    "ServiceUnavailable",
+    "503",
+    "500",
+}
 
 
 def explain(exc: BaseException, conn_id: str, what: str, bucket: str | None = None) -> SourceError:
@@ -28,7 +36,9 @@ def explain(exc: BaseException, conn_id: str, what: str, bucket: str | None = No
             return SourceError(f"S3 connection '{conn_id}': {what}: authentication failed ({code}: {hint})")
         if code == "NoSuchBucket":
             name = bucket or exc.response.get("Error", {}).get("BucketName", "")
-            return SourceError(f"S3 connection '{conn_id}': {what}: bucket '{name}' does not exist (NoSuchBucket)")
+            return SourceError(
+                f"S3 connection '{conn_id}': {what}: bucket '{name}' does not exist (NoSuchBucket)"
+            )
         if code in ("NoSuchKey", "404"):
             return SourceError(f"S3 connection '{conn_id}': {what}: not found ({code})")
         return SourceError(f"S3 connection '{conn_id}': {what}: {code}", transient=code in TRANSIENT_CODES)
@@ -65,7 +75,9 @@ class S3Source:
         except Exception as exc:
             raise explain(exc, self.conn_id, what, self.bucket) from None
 
-    def list_files(self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()) -> list[RemoteFile]:
+    def list_files(
+        self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()
+    ) -> list[RemoteFile]:
         """Every object under the prefix (one level unless recursive), with size and mtime."""
         prefix = root.lstrip("/")
         skip = tuple(d.strip("/") + "/" for d in skip_dirs if d)
@@ -107,8 +119,13 @@ class S3Source:
         name = posixpath.basename(path)
         folder = directory.strip("/")
         target = f"{folder}/{collision_free(name, self._exists(f'{folder}/{name}'))}"
-        self._call(f"copy {path}", self.client.copy_object, Bucket=self.bucket, Key=target,
-                   CopySource={"Bucket": self.bucket, "Key": path})
+        self._call(
+            f"copy {path}",
+            self.client.copy_object,
+            Bucket=self.bucket,
+            Key=target,
+            CopySource={"Bucket": self.bucket, "Key": path},
+        )
         self.delete(path)
         return target
 

@@ -27,7 +27,9 @@ def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EACCES:
         return SourceError(f"SFTP connection '{conn_id}': {what}: permission denied")
     if isinstance(exc, (ConnectionError, TimeoutError, EOFError, paramiko.SSHException, OSError)):
-        return SourceError(f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}: {text}", transient=True)
+        return SourceError(
+            f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}: {text}", transient=True
+        )
     return SourceError(f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}")
 
 
@@ -63,7 +65,9 @@ class SftpSource:
         except Exception as exc:
             raise explain(exc, self.conn_id, what) from None
 
-    def list_files(self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()) -> list[RemoteFile]:
+    def list_files(
+        self, root: str, recursive: bool = False, skip_dirs: tuple[str, ...] = ()
+    ) -> list[RemoteFile]:
         """All regular files under root with size and mtime, one listdir_attr call per folder."""
         skip = {posixpath.normpath(d) for d in skip_dirs if d}
         out: list[RemoteFile] = []
@@ -73,7 +77,11 @@ class SftpSource:
             for attr in self._call(f"list {folder}", self.sftp.listdir_attr, folder):
                 path = posixpath.join(folder, attr.filename)
                 if stat.S_ISDIR(attr.st_mode or 0):
-                    if recursive and posixpath.normpath(path) not in skip and not attr.filename.startswith("."):
+                    if (
+                        recursive
+                        and posixpath.normpath(path) not in skip
+                        and not attr.filename.startswith(".")
+                    ):
                         pending.append(path)
                 elif stat.S_ISREG(attr.st_mode or 0):
                     out.append(RemoteFile(path, int(attr.st_size or 0), utc_from_timestamp(attr.st_mtime)))
@@ -106,7 +114,9 @@ class SftpSource:
     def move(self, path: str, directory: str) -> str:
         self._ensure_dir(directory)
         name = posixpath.basename(path)
-        target = posixpath.join(directory, collision_free(name, self._exists(posixpath.join(directory, name))))
+        target = posixpath.join(
+            directory, collision_free(name, self._exists(posixpath.join(directory, name)))
+        )
         self._call(f"move {path}", self.sftp.rename, path, target)
         return target
 
