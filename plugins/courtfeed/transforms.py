@@ -55,6 +55,11 @@ DEFAULT_DATETIME_FORMATS = [
 # The Excel reader writes date cells as "YYYY-MM-DDT00:00:00"; a date field accepts that (and
 # plain ISO dates) whatever formats the template lists. A non-midnight time is not a date.
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]00:00(?::00(?:\.0+)?)?)?$")
+# A raw Excel serial day number (a date cell formatted as a number, or a CSV saved from Excel),
+# days since 1899-12-30. Only five digits (1927-05-18 .. 2173-10-13), tried after every format:
+# a bare year such as 1990 or an unparsed mmddyy would otherwise become a wrong date silently.
+_EXCEL_SERIAL = re.compile(r"^[1-9]\d{4}(?:\.0+)?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 _INTEGER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.0*)?$")
 # Money as agencies write it: -$5, $-5, $1,234.50, (12.00), ($12.00), 1234.5, .50
@@ -193,8 +198,8 @@ def parse_date_values(values: list[str], formats: list[str] | None = None) -> li
     """Distinct date strings -> dates, None where no format fits.
 
     The given formats are tried in order, then ISO (``YYYY-MM-DD``, optionally followed by a
-    midnight time as written by the Excel reader) as a last resort. Without formats the
-    defaults are used: ISO, %m/%d/%Y, %m/%d/%y, %Y%m%d, %d-%b-%Y.
+    midnight time as written by the Excel reader) and a five-digit Excel serial day number as
+    last resorts. Without formats the defaults are used: ISO, %m/%d/%Y, %m/%d/%y, %Y%m%d, %d-%b-%Y.
     """
     results = [
         ts.date() if ts is not None else None for ts in _timestamps(values, formats or DEFAULT_DATE_FORMATS)
@@ -205,6 +210,8 @@ def parse_date_values(values: list[str], formats: list[str] | None = None) -> li
                 results[i] = dt.date.fromisoformat(value[:10])
             except ValueError:
                 pass  # e.g. 2026-02-30
+        elif results[i] is None and _EXCEL_SERIAL.match(value):
+            results[i] = _EXCEL_EPOCH + dt.timedelta(days=int(float(value)))
     return results
 
 
