@@ -1,0 +1,228 @@
+"""docker-compose.yaml: a valid, scalable CeleryExecutor stack with no secrets in the file."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.deploy.conftest import SECRETS, run_compose, write_env_file
+
+AIRFLOW_SERVICES = [
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+    "airflow-init",
+]
+# Long-running Airflow components that must wait for the database migration.
+AFTER_INIT = [name for name in AIRFLOW_SERVICES if name != "airflow-init"]
+REQUIRED_SERVICES = [*AIRFLOW_SERVICES, "postgres", "redis", "courtfeed-target", "sftp"]
+
+
+def mounts(service: dict) -> dict[str, str]:
+    """container path -> source (a host path or a named volume), from the resolved short syntax."""
+    found = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume.get("source"), volume["target"]
+        found[target] = source
+    return found
+
+
+def test_config_is_valid(secrets_env_file):
+    result = run_compose(secrets_env_file, "config", "-q")
+    assert result.returncode == 0, result.stderr
+
+
+def test_refuses_to_start_without_the_secrets(tmp_path):
+    env_file = write_env_file(tmp_path / "empty.env", {})
+    result = run_compose(env_file, "config", "-q")
+    assert result.returncode != 0
+    assert "AIRFLOW_FERNET_KEY" in result.stderr or "AIRFLOW_JWT_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET", "AIRFLOW_API_SECRET_KEY", "AIRFLOW_ADMIN_PASSWORD"],
+)
+def test_each_secret_is_mandatory(tmp_path, missing):
+    env_file = write_env_file(tmp_path / "partial.env", {k: v for k, v in SECRETS.items() if k != missing})
+    result = run_compose(env_file, "config", "-q")
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_required_services_exist(resolved_compose):
+    missing = [name for name in REQUIRED_SERVICES if name not in resolved_compose["services"]]
+    assert not missing
+
+
+def test_every_airflow_service_uses_the_project_image_and_celery(resolved_compose):
+    services = resolved_compose["services"]
+    images = {services[name]["image"] for name in AIRFLOW_SERVICES}
+    assert len(images) == 1
+    for name in AIRFLOW_SERVICES:
+        assert services[name]["build"]["dockerfile"] == "docker/Dockerfile", name
+        assert services[name]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
+        assert services[name]["environment"]["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
+
+
+def test_metadata_database_is_the_postgres_service(resolved_compose):
+    services = resolved_compose["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    conn = services["airflow-scheduler"]["environment"]["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert re.match(r"postgresql\+psycopg2://airflow:[^@]+@postgres/airflow$", conn)
+
+
+def test_every_airflow_service_mounts_the_project_and_the_shared_staging_volume(resolved_compose):
+    services = resolved_compose["services"]
+    named_volumes = set(resolved_compose.get("volumes", {}))
+    for name in AIRFLOW_SERVICES:
+        service = services[name]
+        found = mounts(service)
+        for folder in ("dags", "plugins", "include", "logs"):
+            assert found.get(f"/opt/airflow/{folder}", "").endswith(f"/{folder}"), (name, folder)
+        staging = service["environment"]["COURTFEED_STAGING"]
+        # The staging folder (and acks beside it) must lie inside a named volume every container shares.
+        shared = [
+            target
+            for target, source in found.items()
+            if source in named_volumes and staging.startswith(target + "/")
+        ]
+        assert shared, (name, staging)
+        assert service["environment"]["COURTFEED_INCLUDE"] == "/opt/airflow/include", name
+
+
+def test_all_airflow_services_share_one_staging_volume(resolved_compose):
+    services = resolved_compose["services"]
+    sources = set()
+    for name in AIRFLOW_SERVICES:
+        found = mounts(services[name])
+        staging = services[name]["environment"]["COURTFEED_STAGING"]
+        sources |= {source for target, source in found.items() if staging.startswith(target + "/")}
+    assert len(sources) == 1
+
+
+def test_workers_can_be_scaled(resolved_compose):
+    worker = resolved_compose["services"]["airflow-worker"]
+    assert worker["command"] in ("celery worker", ["celery", "worker"])
+    assert "container_name" not in worker
+    assert not worker.get("ports")
+    assert "hostname" not in worker
+
+
+def test_long_running_services_wait_for_init(resolved_compose):
+    services = resolved_compose["services"]
+    for name in AFTER_INIT:
+        assert (
+            services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+        ), name
+
+
+def test_init_migrates_creates_the_admin_and_the_pool(resolved_compose):
+    init = resolved_compose["services"]["airflow-init"]
+    assert init["environment"]["_AIRFLOW_DB_MIGRATE"] == "true"
+    assert init["environment"]["_AIRFLOW_WWW_USER_CREATE"] == "true"
+    assert init["environment"]["_AIRFLOW_WWW_USER_PASSWORD"] == SECRETS["AIRFLOW_ADMIN_PASSWORD"]
+    script = "\n".join(init["command"]) if isinstance(init["command"], list) else init["command"]
+    assert "airflow pools set sftp_dropbox" in script
+    assert init.get("restart", "no") == "no"
+
+
+def test_apiserver_health_check_and_execution_api(resolved_compose):
+    services = resolved_compose["services"]
+    api = services["airflow-apiserver"]
+    assert api["command"] in ("api-server", ["api-server"])
+    check = " ".join(api["healthcheck"]["test"])
+    assert "http://localhost:8080/api/v2/monitor/health" in check
+    assert any(str(port["target"]) == "8080" for port in api["ports"])
+    for name in AIRFLOW_SERVICES:
+        assert (
+            services[name]["environment"]["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"]
+            == "http://airflow-apiserver:8080/execution/"
+        ), name
+    scheduler_check = " ".join(services["airflow-scheduler"]["healthcheck"]["test"])
+    assert "8974/health" in scheduler_check
+    assert services["airflow-scheduler"]["environment"]["AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK"] == "true"
+
+
+def test_secrets_come_from_their_variables(resolved_compose):
+    env = resolved_compose["services"]["airflow-worker"]["environment"]
+    assert env["AIRFLOW__CORE__FERNET_KEY"] == SECRETS["AIRFLOW_FERNET_KEY"]
+    assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == SECRETS["AIRFLOW_JWT_SECRET"]
+    assert env["AIRFLOW__API__SECRET_KEY"] == SECRETS["AIRFLOW_API_SECRET_KEY"]
+    assert f":{SECRETS['AIRFLOW_DB_PASSWORD']}@" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert f":{SECRETS['AIRFLOW_DB_PASSWORD']}@" in env["AIRFLOW__CELERY__RESULT_BACKEND"]
+    services = resolved_compose["services"]
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == SECRETS["AIRFLOW_DB_PASSWORD"]
+    assert (
+        services["courtfeed-target"]["environment"]["POSTGRES_PASSWORD"]
+        == SECRETS["COURTFEED_TARGET_PASSWORD"]
+    )
+
+
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_KEY$", re.IGNORECASE)
+# Only the two databases that publish no port may fall back to a local default password.
+DEFAULT_ALLOWED = {"AIRFLOW_DB_PASSWORD", "COURTFEED_TARGET_PASSWORD"}
+VARIABLE = re.compile(r"\$\{(\w+)(?:(:?[-?])[^}]*)?\}")
+
+
+def raw_environments(raw_compose: dict):
+    yield "x-airflow-common", raw_compose["x-airflow-common"]["environment"]
+    for name, service in raw_compose["services"].items():
+        yield name, service.get("environment") or {}
+
+
+def test_no_secret_is_written_into_the_file(raw_compose):
+    for service, environment in raw_environments(raw_compose):
+        for key, value in environment.items():
+            value = str(value)
+            if SECRET_NAME.search(key):
+                match = VARIABLE.fullmatch(value)
+                assert match, f"{service}: {key} must be a ${{VARIABLE}}"
+                variable, operator = match.group(1), match.group(2)
+                assert operator in (None, ":?", "?") or variable in DEFAULT_ALLOWED, (
+                    f"{service}: {key} has a default"
+                )
+            # Credentials inside URLs and the JSON connection: the password part is a variable.
+            for password in re.findall(r"://[^:/@\s]*:([^@\s]+)@", value):
+                assert VARIABLE.fullmatch(password), f"{service}: {key} has a password in its URL"
+            if value.lstrip().startswith("{"):
+                for password in re.findall(r'"password":\s*"([^"]*)"', value):
+                    assert VARIABLE.fullmatch(password), f"{service}: {key} has a password in its JSON"
+
+
+def test_target_connection_resolves_to_the_target_service(resolved_compose):
+    from airflow.models.connection import Connection
+
+    from courtfeed.target.db import url_from_airflow_connection
+
+    value = resolved_compose["services"]["airflow-worker"]["environment"]["AIRFLOW_CONN_COURTFEED_TARGET"]
+    json.loads(value)
+    conn = Connection.from_json(value, conn_id="courtfeed_target")
+    url = url_from_airflow_connection(conn)
+    password = SECRETS["COURTFEED_TARGET_PASSWORD"]
+    assert url == f"postgresql+psycopg2://courtfeed:{password}@courtfeed-target:5432/courtfeed"
+    target = resolved_compose["services"]["courtfeed-target"]
+    assert target["environment"]["POSTGRES_USER"] == conn.login
+    assert target["environment"]["POSTGRES_DB"] == conn.schema
+    assert "healthcheck" in target
+
+
+def test_sftp_service_is_key_only_with_a_pinned_host_key(raw_compose, resolved_compose):
+    raw = raw_compose["services"]["sftp"]
+    assert not raw.get("environment"), "the drop box takes no passwords or settings by environment"
+    assert "command" not in raw, "users come from the mounted key files, not from a user:password command"
+    sftp = resolved_compose["services"]["sftp"]
+    found = mounts(sftp)
+    assert found["/etc/courtfeed-sftp/users"].endswith("/deploy/sftp/users")
+    assert found["/etc/courtfeed-sftp/ssh_host_ed25519_key"].endswith("/deploy/sftp/ssh_host_ed25519_key")
+    read_only = [v for v in raw["volumes"] if v.startswith("./deploy/")]
+    assert read_only and all(v.endswith(":ro") for v in read_only)
+    assert any(str(port["target"]) == "22" for port in sftp["ports"])
+    assert sftp["build"]["context"].endswith("/docker/sftp")
