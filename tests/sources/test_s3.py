@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from courtfeed.sources.base import SourceError
 from courtfeed.sources.s3 import S3Source
-
 from tests.sources.conftest import set_connection
 
 pytestmark = pytest.mark.integration

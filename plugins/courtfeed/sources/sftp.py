@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import posixpath
 import stat
+import time
 from pathlib import Path
 
 from courtfeed.sources.base import RemoteFile, SourceError, collision_free, utc_from_timestamp
@@ -33,6 +34,13 @@ def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
     return SourceError(f"SFTP connection '{conn_id}': {what}: {type(exc).__name__}")
 
 
+# Connecting again helps only with transient refusals (e.g. sshd MaxStartups throttling). The
+# hook's own retry would also repeat a wrong password or host key, which only delays the clear
+# error and can get the account locked by the server's intrusion protection.
+CONNECT_ATTEMPTS = 3
+CONNECT_RETRY_SECONDS = 2.0
+
+
 class SftpSource:
     kind = "sftp"
 
@@ -40,17 +48,24 @@ class SftpSource:
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
         self.conn_id = conn_id
-        self.hook = SFTPHook(ssh_conn_id=conn_id)
+        self.hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
         self._managed = None
         self.sftp = None
 
     def __enter__(self) -> SftpSource:
-        try:
-            self._managed = self.hook.get_managed_conn()
-            self.sftp = self._managed.__enter__()
-        except Exception as exc:
-            raise explain(exc, self.conn_id, "connect") from None
-        return self
+        attempt = 1
+        while True:
+            try:
+                self._managed = self.hook.get_managed_conn()
+                self.sftp = self._managed.__enter__()
+                return self
+            except Exception as exc:
+                self._managed = None
+                error = explain(exc, self.conn_id, "connect")
+            if not error.transient or attempt >= CONNECT_ATTEMPTS:
+                raise error
+            time.sleep(CONNECT_RETRY_SECONDS * attempt)
+            attempt += 1
 
     def __exit__(self, *exc) -> None:
         if self._managed is not None:

@@ -1,0 +1,159 @@
+"""SftpSource against a real OpenSSH sshd: listing, moves, and clear errors without secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from courtfeed.sources.base import SourceError
+from courtfeed.sources.sftp import SftpSource
+from tests.services import KEY_USER, PASSWORD_USER
+from tests.services._process import free_port
+from tests.sources.conftest import set_connection
+
+pytestmark = pytest.mark.integration
+
+OLD = datetime(2019, 3, 4, 5, 6, 7, tzinfo=UTC)
+
+
+def test_lists_a_folder_with_sizes_and_mtimes(sshd, sftp_conn, password_drop):
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n", mtime=OLD.timestamp())
+    sshd.put_file(PASSWORD_USER, "in/b.txt", b"x" * 5000)
+    sshd.put_file(PASSWORD_USER, "in/sub/c.csv", b"c")
+    with SftpSource(sftp_conn) as source:
+        flat = {f.path: f for f in source.list_files(str(password_drop / "in"))}
+    root = str(password_drop / "in")
+    assert sorted(flat) == [f"{root}/a.csv", f"{root}/b.txt"]  # the subfolder is not a file
+    assert flat[f"{root}/a.csv"].size == 8 and flat[f"{root}/a.csv"].mtime == OLD
+    assert flat[f"{root}/b.txt"].size == 5000
+    assert abs((flat[f"{root}/b.txt"].mtime - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_recursive_listing_skips_archive_and_error_folders(sshd, sftp_conn, password_drop):
+    for rel in (
+        "in/a.csv",
+        "in/sub/b.csv",
+        "in/sub/deeper/c.csv",
+        "in/processed/old.csv",
+        "in/errors/bad.csv",
+        "in/.hidden/d.csv",
+    ):
+        sshd.put_file(PASSWORD_USER, rel, b"1")
+    root = str(password_drop / "in")
+    with SftpSource(sftp_conn) as source:
+        listed = source.list_files(root, recursive=True, skip_dirs=(f"{root}/processed", f"{root}/errors/"))
+    assert sorted(f.path[len(root) + 1 :] for f in listed) == ["a.csv", "sub/b.csv", "sub/deeper/c.csv"]
+
+
+def test_download_delete_upload(sshd, sftp_conn, password_drop, tmp_path: Path):
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"payload")
+    remote = str(password_drop / "in" / "a.csv")
+    ack = tmp_path / "a.csv.ack.json"
+    ack.write_text("{}")
+    with SftpSource(sftp_conn) as source:
+        source.download(remote, tmp_path / "dl" / "a.csv")
+        source.delete(remote)
+        delivered = source.upload(ack, str(password_drop / "acks" / "2026"), ack.name)
+    assert (tmp_path / "dl" / "a.csv").read_bytes() == b"payload"
+    assert not Path(remote).exists()
+    assert delivered == str(password_drop / "acks" / "2026" / ack.name)
+    assert Path(delivered).read_text() == "{}"
+
+
+def test_move_creates_the_archive_folder_and_timestamps_a_collision(sshd, sftp_conn, password_drop):
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"first")
+    archive = str(password_drop / "archive" / "2026" / "11")  # neither level exists yet
+    with SftpSource(sftp_conn) as source:
+        first = source.move(str(password_drop / "in" / "a.csv"), archive)
+        sshd.put_file(PASSWORD_USER, "in/a.csv", b"second")
+        second = source.move(str(password_drop / "in" / "a.csv"), archive)
+    assert first == f"{archive}/a.csv"
+    assert re.fullmatch(re.escape(archive) + r"/a\.\d{8}T\d{12}Z\.csv", second), second
+    assert Path(first).read_bytes() == b"first" and Path(second).read_bytes() == b"second"
+    assert not (password_drop / "in" / "a.csv").exists()
+
+
+def test_key_user_lists_with_its_key(sshd, monkeypatch, key_drop):
+    sshd.put_file(KEY_USER, "k.csv", b"k")
+    conn_id = set_connection(monkeypatch, "sftp_key", sshd.airflow_connection(KEY_USER))
+    with SftpSource(conn_id) as source:
+        assert [f.name for f in source.list_files(str(key_drop))] == ["k.csv"]
+
+
+def _connect_error(conn_id: str, folder: str = "/") -> SourceError:
+    with pytest.raises(SourceError) as caught, SftpSource(conn_id) as source:
+        source.list_files(folder)
+    return caught.value
+
+
+def test_wrong_password_is_an_authentication_failure(sshd, monkeypatch):
+    wrong = "Wrong-Pass-" + "z" * 12
+    conn = sshd.airflow_connection(PASSWORD_USER) | {"password": wrong}
+    failures_before = sshd.log_path.read_text().count(f"Failed password for {PASSWORD_USER}")
+    error = _connect_error(set_connection(monkeypatch, "sftp_badpass", conn))
+    assert "authentication failed" in str(error)
+    assert error.transient is False
+    # Tried once: repeating a wrong password only delays the error and can lock the account.
+    time.sleep(0.5)  # sshd may log the failure just after the client gave up
+    assert sshd.log_path.read_text().count(f"Failed password for {PASSWORD_USER}") == failures_before + 1
+    assert wrong not in str(error) and sshd.users[PASSWORD_USER].password not in str(error)
+
+
+def test_key_user_with_a_wrong_key_is_an_authentication_failure(sshd, monkeypatch, tmp_path: Path):
+    import subprocess
+
+    other = tmp_path / "other_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    conn = sshd.airflow_connection(KEY_USER)
+    conn["extra"] = {**conn["extra"], "private_key": other.read_text()}
+    error = _connect_error(set_connection(monkeypatch, "sftp_badkey", conn))
+    assert "authentication failed" in str(error)
+    assert "PRIVATE KEY" not in str(error)
+
+
+def test_wrong_pinned_host_key_is_refused(sshd, monkeypatch):
+    conn = sshd.airflow_connection(PASSWORD_USER, host_key=sshd.wrong_host_key)
+    error = _connect_error(set_connection(monkeypatch, "sftp_badhost", conn))
+    assert "host key" in str(error)
+    assert error.transient is False
+    assert sshd.users[PASSWORD_USER].password not in str(error)
+
+
+def test_closed_port_is_transient(sshd, monkeypatch):
+    conn = sshd.airflow_connection(PASSWORD_USER) | {"port": free_port()}
+    started = time.monotonic()
+    error = _connect_error(set_connection(monkeypatch, "sftp_closed", conn))
+    assert error.transient is True
+    assert sshd.users[PASSWORD_USER].password not in str(error)
+    assert time.monotonic() - started < 30
+
+
+def test_missing_folder_says_no_such_file(sshd, sftp_conn, password_drop):
+    error = _connect_error(sftp_conn, str(password_drop / "nowhere"))
+    assert "no such file or directory" in str(error)
+    assert error.transient is False
+
+
+def test_missing_file_download_says_no_such_file(sshd, sftp_conn, password_drop, tmp_path: Path):
+    with pytest.raises(SourceError) as caught, SftpSource(sftp_conn) as source:
+        source.download(str(password_drop / "gone.csv"), tmp_path / "gone.csv")
+    assert "no such file or directory" in str(caught.value)
+
+
+def test_unreadable_folder_says_permission_denied(sshd, sftp_conn, password_drop):
+    locked = password_drop / "locked"
+    locked.mkdir()
+    (locked / "secret.csv").write_bytes(b"1")
+    os.chown(locked, 0, 0)  # owned by root, not by the SFTP user
+    locked.chmod(0o000)
+    try:
+        error = _connect_error(sftp_conn, str(locked))
+    finally:
+        locked.chmod(0o755)
+    assert "permission denied" in str(error)
+    assert error.transient is False
