@@ -65,7 +65,8 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     code = (
         "import json; from airflow.dag_processing.dagbag import DagBag;"
         f"b = DagBag(dag_folder={str(REPO / 'dags')!r});"
-        "print(json.dumps({d: [str(b.dags[d].schedule), b.dags[d].is_paused_upon_creation] for d in b.dags}))"
+        "t = lambda d: [type(d.timetable).__name__, d.timetable.expression, str(d.timetable.timezone)];"
+        "print(json.dumps({d: [*t(b.dags[d]), b.dags[d].is_paused_upon_creation] for d in b.dags}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -75,8 +76,9 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     )
     assert out.returncode == 0, out.stderr
     dags = json.loads(out.stdout.strip().splitlines()[-1])
-    assert dags["courtfeed__off_feed"][1] is True
-    assert dags["courtfeed__default_feed"] == ["@hourly", False]
+    assert dags["courtfeed__off_feed"][-1] is True
+    # hourly by default, on data intervals in the agency's own timezone
+    assert dags["courtfeed__default_feed"] == ["CronDataIntervalTimetable", "0 * * * *", "America/Chicago", False]
 
 
 def test_parse_reads_no_heavy_library():

@@ -57,6 +57,22 @@ def entity_assets(profile: Profile) -> dict:
     }
 
 
+NOT_CRON = {None, "@once", "@continuous", "None"}
+
+
+def schedule_for(profile: Profile):
+    """A cron or preset schedule becomes a data-interval timetable in the agency's timezone.
+
+    Each run then covers a real interval ([previous fire time, this one)), which a backfill uses
+    as the arrival window to re-scan, and "@daily" means midnight where the court is.
+    """
+    from airflow.sdk import CronDataIntervalTimetable
+
+    if profile.schedule in NOT_CRON:
+        return None if profile.schedule in (None, "None") else profile.schedule
+    return CronDataIntervalTimetable(profile.schedule, timezone=profile.timezone)
+
+
 def build_dag(profile: Profile):
     from airflow.sdk import DAG, Param, PokeReturnValue, get_current_context, task, task_group
 
@@ -73,7 +89,7 @@ def build_dag(profile: Profile):
     with DAG(
         dag_id=profile.dag_id,
         description=profile.description or None,
-        schedule=profile.schedule,
+        schedule=schedule_for(profile),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,

@@ -47,6 +47,7 @@ def poke_for_files(
     """One look at the source: the files to process now, as small dicts for dynamic mapping."""
     from courtfeed import pickup
     from courtfeed.target import ledger
+    from courtfeed.target.db import SQLITE_BEGIN_IMMEDIATE
 
     profile = runtime.load_profile(profile_name)
     template = runtime.load_template(profile)
@@ -65,7 +66,8 @@ def poke_for_files(
         return [{**f.to_dict(), "forced": True} for f in found]
     now = datetime.now(UTC)
     engine = runtime.target_engine()
-    with engine.begin() as conn:
+    # Reads then writes: on SQLite take the write lock up front so a concurrent writer cannot fail it.
+    with engine.connect().execution_options(**{SQLITE_BEGIN_IMMEDIATE: True}) as conn, conn.begin():
         candidates = [(f.path, f.size, f.mtime) for f in listing]
         processed = ledger.processed_identities(conn, profile.name, candidates)
         previous = ledger.observe_files(conn, profile.name, candidates, now)
