@@ -160,6 +160,7 @@ def _run_importer(env, path):
     )
 
 
+@pytest.mark.integration  # a migrated Airflow metadata DB and ~10 Airflow CLI calls: slow
 def test_imports_then_reimport_overwrites(airflow_env, tmp_path):
     env = dict(airflow_env, **ENV, TARGET_PATH="/run/target.db")
 

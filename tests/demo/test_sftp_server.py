@@ -12,6 +12,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from airflow.providers.sftp.hooks.sftp import SFTPHook
+
 from courtfeed.demo.host_key import load_or_create_host_key, public_key_line
 
 

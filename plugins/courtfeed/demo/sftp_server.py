@@ -3,6 +3,8 @@
     python -m courtfeed.demo.sftp_server --root DIR --port 2222 --user demo \
         --host-key-file DIR/host_key [--password PW | env COURTFEED_DEMO_SFTP_PASSWORD] [--pid-file F]
 
+The pid file defaults to `sftp_server.pid` beside the host key and is removed on a clean exit.
+
 It stands in for an agency's SFTP server in `make run`: the DAGs talk to it through the SFTP
 provider exactly as they would to OpenSSH, host key pinned. Production and the integration tests
 use OpenSSH `sshd`; this exists so the quickstart needs no root, no system user and no sshd.
@@ -140,8 +142,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="ed25519 private host key, generated on first start; its public line goes to FILE.pub",
     )
-    parser.add_argument("--pid-file", type=Path, help="write this process id here while running")
+    parser.add_argument(
+        "--pid-file",
+        type=Path,
+        help="write this process id here while running (default: beside the host key)",
+    )
     args = parser.parse_args(argv)
+    if args.pid_file is None:
+        args.pid_file = args.host_key_file.with_name("sftp_server.pid")
     if not args.password:
         parser.error(f"a password is required: --password or ${PASSWORD_ENV}")
     return args
@@ -171,9 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
 
-    if args.pid_file:
-        args.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        args.pid_file.write_text(f"{os.getpid()}\n")
+    args.pid_file.parent.mkdir(parents=True, exist_ok=True)
+    args.pid_file.write_text(f"{os.getpid()}\n")
     try:
         print(f"listening on {LOOPBACK}:{server.port}", flush=True)
         print(f"host key {public_key_line(host_key)}", flush=True)
@@ -181,8 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         server.serve_forever()
     finally:
         server.stop()
-        if args.pid_file:
-            args.pid_file.unlink(missing_ok=True)
+        args.pid_file.unlink(missing_ok=True)
     return 0
 
 
