@@ -80,6 +80,14 @@ def _gpg_for(home: Path):
             self.process = super()._open_subprocess(args, passphrase)
             return self.process
 
+        def _handle_io(self, args, fileobj_or_path, result, passphrase=None, binary=False):
+            try:
+                return super()._handle_io(args, fileobj_or_path, result, passphrase, binary)
+            except BrokenPipeError:
+                # gpg stopped reading its input early: it failed (wrong key) or was stopped for
+                # producing too much. Its status is in ``result`` either way.
+                return result
+
     # Loopback pinentry: a protected key without a passphrase fails at once instead of asking.
     gpg = BoundedGPG(gnupghome=str(home), options=["--pinentry-mode", "loopback", "--no-auto-key-retrieve"])
     gpg.buffer_size = GNUPG_CHUNK_SIZE
