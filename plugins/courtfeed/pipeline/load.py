@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 CREATED_IDS_KEPT = 10_000  # per entity, in the acknowledgement; the ledger has them all by upload_id
 
 
+class _AlreadyLoaded(Exception):
+    """Raised inside the load transaction to roll it back when another run loaded the file."""
+
+
 def _ledger_fields(work: FileWork) -> dict:
     return dict(
         upload_id=work.upload_id,
@@ -69,6 +73,13 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     try:
         with engine.begin() as conn:
             ledger.discard_failed_attempt(conn, work.upload_id)
+            # The definitive exactly-once check: under a lock on the file, inside the load's own
+            # transaction, so two runs racing for one file (a backfill beside a scheduled run)
+            # cannot both load it.
+            ledger.lock_file(conn, work.profile, work.path)
+            earlier = None if work.forced else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+            if earlier:
+                raise _AlreadyLoaded(earlier["id"])
             ledger.start_upload(conn, **_ledger_fields(work))
             loader = Loader(
                 conn,
@@ -106,6 +117,9 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 counts=counts,
                 rejects=read_rejects(work),
             )
+    except _AlreadyLoaded as exc:
+        work.end("duplicate", f"same content as upload {exc.args[0]}, already loaded; not loaded again")
+        return _record_ended(engine, work)
     except Exception as exc:
         # Database errors can quote row values (e.g. a unique-violation DETAIL): keep only the
         # class and SQLSTATE, never the text, in what is stored and logged.

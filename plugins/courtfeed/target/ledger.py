@@ -270,6 +270,16 @@ def upload_with_same_content(conn: Connection, profile: str | None, path: str, s
     return _as_dict(row) if row else None
 
 
+def lock_file(conn: Connection, profile: str | None, path: str) -> None:
+    """Serialise loads of one file within the transaction (two runs may race for it).
+
+    PostgreSQL: a transaction-level advisory lock on the file's name. SQLite serialises writers
+    already (the load transaction writes first), so nothing is needed there.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"{profile or ''}|{path}",))
+
+
 def observe_files(
     conn: Connection, profile: str, files: list[Identity], now: datetime
 ) -> dict[str, tuple[int, datetime, datetime]]:
