@@ -178,6 +178,8 @@ def decrypt(
         raise
     except ValueError:
         # python-gnupg refuses passphrases with line breaks before calling gpg.
+        if writer is not None:
+            writer.close()
         remove_quietly(dest)
         raise UnpackRejected(
             f"cannot decrypt {local.name}: the configured passphrase is not valid", rule="decrypt_failed"
