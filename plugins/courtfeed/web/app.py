@@ -8,6 +8,8 @@ the DAGs load into (courtfeed.dagfactory.runtime.target_url()).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine, make_url
+from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from courtfeed.config.loader import load_profiles
@@ -30,6 +32,10 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 CHART_DAYS = 30
 RECENT_UPLOADS = 20
+
+
+class LedgerUnavailable(Exception):
+    """The target database could not be read; the message names only the kind of failure."""
 
 
 def _when(value: datetime | None) -> str:
@@ -68,11 +74,22 @@ class Dashboard:
             self._engine = engine_for(self.target_url)
         return self._engine
 
+    @contextmanager
+    def ledger(self) -> Iterator[Connection]:
+        """A connection to the target. Its failures become LedgerUnavailable: the driver's own
+        message can carry the URL or SQL, so it goes to the log by type only."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            log.warning("dashboard: cannot read the ledger at %s: %s", self.target_label, type(exc).__name__)
+            raise LedgerUnavailable(f"the target database cannot be read ({type(exc).__name__})") from None
+
     def summary(self) -> dict:
         """Everything the front page shows, as plain data (also served as /api/summary)."""
         profiles, problems = load_profiles()
         rows, daily, recent = [], queries.daily_rows_empty(CHART_DAYS), []
-        with self.engine.connect() as conn:
+        with self.ledger() as conn:
             has_ledger = queries.ledger_exists(conn)
             latest = {}
             if has_ledger:
@@ -104,7 +121,7 @@ class Dashboard:
         }
 
     def upload(self, upload_id: str) -> dict:
-        with self.engine.connect() as conn:
+        with self.ledger() as conn:
             upload = queries.get_upload(conn, upload_id) if queries.ledger_exists(conn) else None
             if upload is None:
                 raise HTTPException(status_code=404, detail="no upload with that id in the ledger")
@@ -117,7 +134,7 @@ class Dashboard:
                 status_code=400, detail=f"unknown status; use one of {', '.join(UPLOAD_STATUSES)}"
             )
         configured = [p.name for p in load_profiles()[0]]
-        with self.engine.connect() as conn:
+        with self.ledger() as conn:
             if not queries.ledger_exists(conn):
                 return {"uploads": [], "profiles": configured, "limit": queries.SEARCH_LIMIT}
             found = queries.search_uploads(conn, text, status or None, profile or None)
@@ -160,14 +177,11 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/")
 
-    @app.exception_handler(SQLAlchemyError)
-    def database_unavailable(request: Request, exc: SQLAlchemyError):
-        # The exception text can carry the URL or SQL; the page names only the kind of failure.
-        log.warning("dashboard: cannot read the ledger at %s: %s", dashboard.target_label, type(exc).__name__)
-        detail = f"the target database cannot be read ({type(exc).__name__})"
+    @app.exception_handler(LedgerUnavailable)
+    def ledger_unavailable(request: Request, exc: LedgerUnavailable):
         if wants_json(request):
-            return JSONResponse({"detail": detail}, status_code=503)
-        return page(request, "error.html", 503, title="Database unavailable", detail=detail)
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        return page(request, "error.html", 503, title="Database unavailable", detail=str(exc))
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
