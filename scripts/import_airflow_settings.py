@@ -17,6 +17,7 @@ never echoed, only their location (entry and key).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -263,19 +264,36 @@ def load_settings(path: Path, environ: Mapping[str, str]) -> dict[str, dict[str,
     return converted
 
 
-def _airflow_executable(explicit: str | None) -> str:
+# Runs several `airflow ...` command lines in one interpreter, exactly as `airflow` itself would
+# (same parser, same command functions): each separate `airflow` start costs 5-10 s of imports,
+# which `make run` pays before Airflow is up.
+IN_PROCESS_RUNNER = """
+import json, sys
+from airflow import configuration  # first, as airflow/__main__.py does, to avoid import cycles
+from airflow.cli import cli_parser
+from airflow.configuration import write_default_airflow_configuration_if_needed
+
+write_default_airflow_configuration_if_needed()
+parser = cli_parser.get_parser()
+for argv in json.loads(sys.argv[1]):
+    args = parser.parse_args(argv)
+    args.func(args)
+"""
+
+
+def _airflow_command(explicit: str | None) -> list[str]:
+    """How to run `airflow`: the given command; else this Python in-process when it has Airflow."""
     if explicit:
-        return explicit
-    beside_python = Path(sys.executable).with_name("airflow")
-    if beside_python.exists():
-        return str(beside_python)
+        return [explicit]
+    if importlib.util.find_spec("airflow") is not None:
+        return [sys.executable, "-c", IN_PROCESS_RUNNER]
     found = shutil.which("airflow")
     if not found:
         raise FileNotFoundError("cannot find the `airflow` command (use --airflow PATH)")
-    return found
+    return [found]
 
 
-def import_settings(settings: dict[str, dict[str, Any]], airflow: str) -> None:
+def import_settings(settings: dict[str, dict[str, Any]], airflow: list[str]) -> None:
     """Run Airflow's own import commands on temporary JSON files (owner-only, then deleted)."""
     commands = {
         "connections": ["connections", "import", "--overwrite"],
@@ -283,23 +301,35 @@ def import_settings(settings: dict[str, dict[str, Any]], airflow: str) -> None:
         "pools": ["pools", "import"],
     }
     with tempfile.TemporaryDirectory(prefix="courtfeed-settings-") as tmp:  # mode 0700
+        argvs = []
         for kind, args in commands.items():
             if not settings[kind]:
                 continue
             file = Path(tmp) / f"{kind}.json"
             file.write_text(json.dumps(settings[kind], indent=2))
             print(f"importing {len(settings[kind])} {kind}: {', '.join(sorted(settings[kind]))}", flush=True)
-            done = subprocess.run([airflow, *args, str(file)], capture_output=True, text=True)
+            argvs.append([*args, str(file)])
+        if not argvs:
+            return
+        if airflow[-1] == IN_PROCESS_RUNNER:
+            runs = [[*airflow, json.dumps(argvs)]]
+        else:
+            runs = [[*airflow, *argv] for argv in argvs]
+        for command in runs:
+            done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-5:])
-                raise RuntimeError(f"`airflow {' '.join(args)}` failed (exit {done.returncode}):\n{tail}")
+                raise RuntimeError(f"the Airflow import failed (exit {done.returncode}):\n{tail}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1], prog="import_airflow_settings.py")
     parser.add_argument("file", nargs="?", default="airflow_settings.yaml", type=Path)
     parser.add_argument("--dry-run", action="store_true", help="check and convert the file, import nothing")
-    parser.add_argument("--airflow", help="the airflow command to run (default: beside this Python, or PATH)")
+    parser.add_argument(
+        "--airflow",
+        help="the airflow command to run once per import (default: Airflow in this Python, in one process)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -313,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.file}: ok ({counts})")
         return 0
     try:
-        import_settings(settings, _airflow_executable(args.airflow))
+        import_settings(settings, _airflow_command(args.airflow))
     except (RuntimeError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -518,7 +518,9 @@ def main(argv: list[str] | None = None) -> int:
     def _stop(signum, _frame):
         raise KeyboardInterrupt
 
+    # Explicitly, for SIGINT too: a shell starting us in the background ignores Ctrl-C by default.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     try:
         return run(args, started)
     except KeyboardInterrupt:

@@ -201,3 +201,16 @@ def test_imports_then_reimport_overwrites(airflow_env, tmp_path):
     assert conn["login"] == "other" and int(conn["port"]) == 2299
     [pool] = _airflow_json(env, "pools", "get", "courtfeed_load")
     assert int(pool["slots"]) == 7
+
+
+@pytest.mark.integration
+def test_airflow_failure_exits_1_with_its_error(tmp_path):
+    # An AIRFLOW_HOME whose metadata DB was never migrated: Airflow's import itself fails.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(ENV, AIRFLOW_HOME=str(tmp_path / "unmigrated"), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+
+    result = _run_importer(env, _write(tmp_path, SETTINGS))
+
+    assert result.returncode == 1
+    assert "error: the Airflow import failed" in result.stderr
+    assert "pw-from-env" not in result.stdout + result.stderr
