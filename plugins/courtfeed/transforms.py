@@ -281,7 +281,11 @@ def _phone_parser(region: str) -> Callable[[str], str | None]:
         if _FLOAT_LIKE_DIGITS.match(value):
             value = value.split(".")[0]
         if nanp and (m := _NANP.match(value)):
-            return check(phonenumbers.PhoneNumber(country_code=1, national_number=int("".join(m.groups()))))
+            fast = check(phonenumbers.PhoneNumber(country_code=1, national_number=int("".join(m.groups()))))
+            if fast:
+                return fast
+            # Not a valid NANP number, but the same digits may still be one to phonenumbers
+            # (011 is the international prefix: 011 278 1000 is +27 81000), so ask it.
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
