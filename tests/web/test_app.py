@@ -75,7 +75,7 @@ def test_profiles_table_shows_each_profile_with_its_latest_file_and_counts(clien
         )
         assert agency == "metro-county"
         assert template == profile
-        assert dag == f"courtfeed__{profile}"
+        assert dag == "runs"
         assert finished.endswith("UTC")
     # the two files built by the tests are each profile's latest, and carry their own statuses
     assert rows["metro_hearings"][6] == "partial"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape
 
 WIDTH = 900
-HEIGHT = 220
+HEIGHT = 190
 MARGIN_LEFT = 56
 MARGIN_BOTTOM = 28
 MARGIN_TOP = 12
@@ -65,7 +65,8 @@ def daily_chart_svg(days: list[dict]) -> str:
         )
         parts.append("</g>")
         # a date under every seventh bar and the last one keeps the axis readable
-        if index % 7 == 0 or index == len(days) - 1:
+        last = len(days) - 1
+        if index == last or (index % 7 == 0 and last - index >= 4):
             parts.append(
                 f'<text x="{x + bar_width / 2:.1f}" y="{HEIGHT - 8}" class="tick" '
                 f'text-anchor="middle">{escape(day["day"].strftime("%b %d"))}</text>'
