@@ -79,7 +79,10 @@ def describe_exception(exc: BaseException | str | None) -> str:
     else:
         name, text = type(exc).__name__, str(exc)
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    first = scrub(first)
+    if not type(exc).__module__.startswith("courtfeed."):
+        # courtfeed's own errors (SourceError, FileRejected, ConfigError) name connections, paths,
+        # rows and columns by design; anything else may quote a value, so it is scrubbed
+        first = scrub(first)
     if len(first) > MAX_DETAIL:
         first = first[: MAX_DETAIL - 1] + "…"
     return f"{name}: {first}" if first else name
