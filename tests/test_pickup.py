@@ -133,3 +133,15 @@ def test_arrival_window_and_reprocess():
         reprocess=True,
     )
     assert [f.name for f in again.take] == ["b.csv"]
+
+
+def test_backfill_window_comes_from_the_data_interval():
+    from courtfeed.dagfactory.tasks import arrival_window
+
+    start, end = datetime(2026, 11, 27, 6, tzinfo=UTC), datetime(2026, 11, 28, 6, tzinfo=UTC)
+    assert arrival_window({}, "America/Chicago", "backfill", (start, end)) == (start, end, False)
+    assert arrival_window({}, "America/Chicago", "scheduled", (start, end)) == (None, None, False)
+    since, until, again = arrival_window(
+        {"arrived_since": "2026-11-20", "reprocess": True}, "America/Chicago", "backfill", (start, end)
+    )
+    assert since == datetime(2026, 11, 20, 6, tzinfo=UTC) and until is None and again is True

@@ -159,6 +159,47 @@ def cmd_automap(args) -> int:
     return 0
 
 
+def reprocess_conf(files: list[str] | None, since: str | None, until: str | None) -> dict:
+    """The run conf (DAG params) that re-ingests named files or everything that arrived in a window."""
+    if files:
+        return {"force_files": files}
+    conf: dict = {"arrived_since": since, "reprocess": True}
+    if until:
+        conf["arrived_until"] = until
+    return conf
+
+
+def cmd_reprocess(args) -> int:
+    from courtfeed.airflow_api import AirflowApi, AirflowApiError
+
+    if not args.file and not args.since:
+        print("give --file PATH (repeatable) or --since DATE [--until DATE]", file=sys.stderr)
+        return 1
+    dag_id = f"courtfeed__{args.profile}"
+    conf = reprocess_conf(args.file, args.since, args.until)
+    api = AirflowApi(args.airflow_url)
+    try:
+        dag = api.dag(dag_id)
+        what = (
+            f"{len(args.file)} file(s)"
+            if args.file
+            else f"files that arrived since {args.since}" + (f" until {args.until}" if args.until else "")
+        )
+        run = api.trigger(dag_id, conf, note=f"courtfeed reprocess: {what}")
+    except AirflowApiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        _print_json(
+            {"dag_id": dag_id, "dag_run_id": run["dag_run_id"], "conf": conf, "paused": dag.get("is_paused")}
+        )
+    else:
+        print(f"triggered {dag_id} run {run['dag_run_id']} to re-ingest {what}")
+        if dag.get("is_paused"):
+            print("note: the DAG is paused; the run starts when it is unpaused")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="courtfeed", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -192,6 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_automap)
+
+    p = sub.add_parser("reprocess", help="trigger a run that re-ingests chosen files (Airflow REST API)")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--file", action="append", help="remote path or file name; repeat for several")
+    p.add_argument("--since", help="re-ingest files modified at/after this local date or datetime")
+    p.add_argument("--until", help="... and before this one")
+    p.add_argument("--airflow-url", help="default COURTFEED_AIRFLOW_URL or http://localhost:8080")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_reprocess)
 
     p = sub.add_parser("status", help="recent uploads from the ledger")
     p.add_argument("--profile")

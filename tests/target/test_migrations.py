@@ -19,7 +19,16 @@ def test_migrate_creates_every_table_and_is_idempotent(target_url):
     assert "alembic_version" not in tables  # never clashes with another application's alembic
     with engine.connect() as conn:
         versions = conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}").scalars().all()
-    assert versions == ["0001"]
+    from pathlib import Path
+
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import courtfeed.target
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(courtfeed.target.__file__).parent / "migrations"))
+    assert versions == [ScriptDirectory.from_config(config).get_current_head()]
     engine.dispose()
 
 

@@ -77,6 +77,10 @@ class Profile(Strict):
     reports_directory: str | None = None
     alerts: Alerts = Alerts()
     tags: list[str] = []
+    # Airflow connection holding the PGP private key (password, or extra "private_key") and its
+    # passphrase (extra "passphrase"), for .pgp/.gpg/.asc deliveries.
+    decrypt_connection: str | None = None
+    max_unpacked_mb: int = Field(2048, ge=1)  # compressed deliveries: larger is refused (zip bombs)
 
     @field_validator("timezone")
     @classmethod

@@ -154,13 +154,16 @@ def build_dag(profile: Profile):
                 name,
                 ctx["params"],
                 ctx["run_id"],
-                run_type=str(getattr(run, "run_type", "") or "").lower() or None,
+                run_type=getattr(getattr(run, "run_type", None), "value", None),
                 interval=(ctx.get("data_interval_start"), ctx.get("data_interval_end")),
             )
             return PokeReturnValue(is_done=bool(files), xcom_value=files)
 
-        def _label(value: dict) -> None:
-            get_current_context()["file_name"] = value.get("name") or value.get("path", "").rsplit("/", 1)[-1]
+        def _label(value: dict | list) -> None:
+            # The delivered file's name labels every task of its group (map_index_template).
+            first = value[0] if isinstance(value, list) and value else value
+            path = first.get("path", "") if isinstance(first, dict) else ""
+            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"
 
         per_file = {"map_index_template": "{{ file_name }}"}
         assets = entity_assets(profile)
@@ -173,28 +176,28 @@ def build_dag(profile: Profile):
             retry_exponential_backoff=True,
             **per_file,
         )
-        def fetch(remote: dict) -> dict:
+        def fetch(remote: dict) -> list[dict]:
             from courtfeed.dagfactory.tasks import fetch as run
 
             _label(remote)
             return run(name, remote, get_current_context()["run_id"])
 
         @task(task_id="read", **per_file)
-        def read(work: dict) -> dict:
+        def read(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import read as run
 
             _label(work)
             return run(name, work)
 
         @task(task_id="validate", **per_file)
-        def validate(work: dict) -> dict:
+        def validate(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import validate as run
 
             _label(work)
             return run(name, work)
 
         @task(task_id="map", **per_file)
-        def map_rows(work: dict) -> dict:
+        def map_rows(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import map_rows as run
 
             _label(work)
@@ -208,23 +211,31 @@ def build_dag(profile: Profile):
             retry_exponential_backoff=True,
             **per_file,
         )
-        def load(work: dict) -> dict:
+        def load(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import load as run
 
             _label(work)
-            result = run(name, work)
-            # One asset event per entity written, with the counts, so downstream DAGs can be
-            # scheduled on e.g. "metro-county events changed".
+            results = run(name, work)
+            # One asset event per entity written, with the counts summed over the delivery's
+            # uploads, so downstream DAGs can be scheduled on e.g. "metro-county events changed".
             events = get_current_context()["outlet_events"]
-            for entity, counts in (result.get("counts") or {}).items():
+            totals: dict[str, dict] = {}
+            for result in results:
+                for entity, counts in (result.get("counts") or {}).items():
+                    agg = totals.setdefault(
+                        entity, {"uploads": [], "created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
+                    )
+                    agg["uploads"].append(result["upload_id"])
+                    for k in ("created", "updated", "unchanged", "deleted"):
+                        agg[k] += int(counts.get(k, 0))
+            for entity, agg in totals.items():
                 if entity in assets:
                     events[assets[entity]].extra = {
-                        "upload_id": result["upload_id"],
-                        "file": result["name"],
-                        "status": result["status"],
-                        **counts,
+                        "file": results[0]["path"].rsplit("/", 1)[-1],
+                        "status": ",".join(sorted({r["status"] for r in results})),
+                        **agg,
                     }
-            return result
+            return results
 
         @task(
             task_id="finalize",
@@ -234,7 +245,7 @@ def build_dag(profile: Profile):
             retry_exponential_backoff=True,
             **per_file,
         )
-        def finalize(work: dict) -> dict:
+        def finalize(work: list[dict]) -> dict:
             from courtfeed.dagfactory.tasks import finalize as run
 
             _label(work)

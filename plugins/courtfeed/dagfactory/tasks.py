@@ -96,7 +96,19 @@ def poke_for_files(
     return [{**f.to_dict(), "forced": reprocess} for f in sel.take]
 
 
-def fetch(profile_name: str, remote: dict, run_id: str | None) -> dict:
+def _key_material(profile) -> tuple[str | None, str | None]:
+    """The PGP private key and passphrase from the profile's decrypt connection, if any."""
+    if not profile.decrypt_connection:
+        return None, None
+    from airflow.sdk import Connection
+
+    conn = Connection.get(profile.decrypt_connection)
+    extra = conn.extra_dejson or {}
+    return extra.get("private_key") or conn.password, extra.get("passphrase")
+
+
+def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
+    """Download one delivery; returns one work per payload (a zip's members, or the file itself)."""
     from courtfeed.pipeline.fetch import fetch_stage, new_work
     from courtfeed.sources.base import RemoteFile
 
@@ -108,85 +120,113 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> dict:
         forced=bool(remote.get("forced")),
         run_id=run_id,
     )
+    key, passphrase = _key_material(profile)
     with runtime.open_source(profile) as source:
-        work = fetch_stage(work, source, runtime.target_engine())
-    log.info("upload %s: fetched %d bytes, sha256 %s", work.upload_id, work.size, work.sha256)
-    return work.to_dict()
+        works = fetch_stage(
+            work,
+            source,
+            runtime.target_engine(),
+            max_unpacked_bytes=profile.max_unpacked_mb << 20,
+            private_key=key,
+            passphrase=passphrase,
+        )
+    log.info(
+        "delivery %s: fetched %d bytes, sha256 %s, %d payload(s)",
+        work.upload_id,
+        work.size,
+        work.sha256,
+        len(works),
+    )
+    return [w.to_dict() for w in works]
 
 
-def _guarded(stage: str, work_dict: dict, run):
-    """Run a stage; an unexpected error records the file as failed before the task fails."""
+def _guarded(stage: str, work_dicts: list[dict], run) -> list[dict]:
+    """Run a stage on each payload; an unexpected error records that upload as failed, and the
+    task fails after the others of the delivery were handled."""
     from courtfeed.pipeline.load import _record_ended
     from courtfeed.pipeline.work import FileWork
 
-    work = FileWork.from_dict(work_dict)
-    if work.ended:
-        return work.to_dict()
-    try:
-        work = run(work)
-    except Exception as exc:
-        work.end("failed", f"{stage} failed: {type(exc).__name__}")
-        _record_ended(runtime.target_engine(), work)
-        raise
-    log.info(
-        "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",
-        work.upload_id,
-        stage,
-        work.status or "ok",
-        work.rows_read,
-        work.rows_excluded,
-        work.rows_rejected,
-        work.rows_mapped,
-    )
-    return work.to_dict()
+    out, failure = [], None
+    for work_dict in work_dicts:
+        work = FileWork.from_dict(work_dict)
+        if not work.ended:
+            try:
+                work = run(work)
+            except Exception as exc:
+                work.end("failed", f"{stage} failed: {type(exc).__name__}")
+                _record_ended(runtime.target_engine(), work)
+                failure = failure or exc
+            log.info(
+                "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",
+                work.upload_id,
+                stage,
+                work.status or "ok",
+                work.rows_read,
+                work.rows_excluded,
+                work.rows_rejected,
+                work.rows_mapped,
+            )
+        out.append(work.to_dict())
+    if failure is not None:
+        raise failure
+    return out
 
 
-def read(profile_name: str, work: dict) -> dict:
+def read(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.read import read_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("read", work, lambda w: read_stage(w, template))
+    return _guarded("read", works, lambda w: read_stage(w, template))
 
 
-def validate(profile_name: str, work: dict) -> dict:
+def validate(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.validate import validate_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("validate", work, lambda w: validate_stage(w, template))
+    return _guarded("validate", works, lambda w: validate_stage(w, template))
 
 
-def map_rows(profile_name: str, work: dict) -> dict:
+def map_rows(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.map import map_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("map", work, lambda w: map_stage(w, template))
+    return _guarded("map", works, lambda w: map_stage(w, template))
 
 
-def load(profile_name: str, work_dict: dict) -> dict:
+def load(profile_name: str, works: list[dict]) -> list[dict]:
+    """Each payload in its own transaction (load_stage records rejected and failed ones too)."""
     from courtfeed.pipeline.load import load_stage
     from courtfeed.pipeline.work import FileWork
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    work = load_stage(FileWork.from_dict(work_dict), template, runtime.target_engine())
-    log.info("upload %s: %s; counts %s", work.upload_id, work.status, work.counts)
-    return work.to_dict()
+    out, failure = [], None
+    for work_dict in works:
+        work = FileWork.from_dict(work_dict)
+        try:
+            work = load_stage(work, template, runtime.target_engine())
+        except Exception as exc:  # already recorded as failed by load_stage
+            failure = failure or exc
+        log.info("upload %s: %s; counts %s", work.upload_id, work.status, work.counts)
+        out.append(work.to_dict())
+    if failure is not None:
+        raise failure
+    return out
 
 
-def finalize(profile_name: str, work_dict: dict) -> dict:
+def finalize(profile_name: str, works: list[dict]) -> dict:
+    from courtfeed.dagfactory.alerts import after_finalize
     from courtfeed.pipeline.finalize import finalize_stage
     from courtfeed.pipeline.work import FileWork
+    from courtfeed.target import ledger
 
     profile = runtime.load_profile(profile_name)
-    work = FileWork.from_dict(work_dict)
+    items = [FileWork.from_dict(w) for w in works]
     with runtime.open_source(profile) as source:
-        summary = finalize_stage(work, profile, source, runtime.acks_root())
-    if work.ack_path:
-        engine = runtime.target_engine()
-        from courtfeed.target import ledger
-
-        with engine.begin() as conn:
-            ledger.set_ack_path(conn, work.upload_id, work.ack_path)
-    from courtfeed.dagfactory.alerts import after_finalize
-
-    after_finalize(profile, work)  # alerts: a rejected file, or one far smaller than usual
+        summary = finalize_stage(items, profile, source, runtime.acks_root())
+    with runtime.target_engine().begin() as conn:
+        for work in items:
+            if work.ack_path:
+                ledger.set_ack_path(conn, work.upload_id, work.ack_path)
+    for work in items:
+        after_finalize(profile, work)  # alerts: a rejected file, or one far smaller than usual
     return summary

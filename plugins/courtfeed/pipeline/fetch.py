@@ -1,13 +1,16 @@
-"""Stage 0, fetch: download one remote file into its staging folder and fix its identity."""
+"""Stage 0, fetch: download one remote file into its staging folder, fix its identity, and
+unpack it (gzip, zip, PGP) into the payloads to ingest: one upload each."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
 from courtfeed.pipeline.run import sha256_of
-from courtfeed.pipeline.work import FileWork
+from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
 
 
@@ -31,20 +34,63 @@ def new_work(
         mtime=remote.mtime.isoformat(),
         forced=forced,
         run_id=run_id,
+        delivery_dir=str(workdir),
     )
 
 
-def fetch_stage(work: FileWork, source: Source, engine) -> FileWork:
-    """Download, hash, and end as duplicate when the same content was loaded from that path."""
+def fetch_stage(
+    work: FileWork,
+    source: Source,
+    engine,
+    *,
+    max_unpacked_bytes: int = 2 << 30,
+    private_key: str | None = None,
+    passphrase: str | None = None,
+) -> list[FileWork]:
+    """Download and unpack; each payload becomes its own upload, ended as duplicate when the same
+    content was already loaded from that path."""
     from courtfeed.target import ledger
+    from courtfeed.unpack import UnpackLimits, UnpackRejected, unpack
 
     local = Path(work.local_path)
     source.download(work.path, local)
-    work.size = local.stat().st_size
     work.sha256 = sha256_of(local)
+    try:
+        payloads = unpack(
+            local,
+            Path(work.workdir),
+            limits=UnpackLimits(max_total_bytes=max_unpacked_bytes),
+            gpg_private_key=private_key,
+            gpg_passphrase=passphrase,
+        )
+    except UnpackRejected as exc:
+        write_rejects(
+            work.staging("rejects.read.jsonl"), [Reject(None, None, exc.rule, str(exc))], append=False
+        )
+        return [work.end("rejected", str(exc))]
+    works = []
+    for payload in payloads:
+        if payload.member is None and Path(payload.path) == local:
+            item = work  # a plain file: the delivery is the upload
+        else:
+            upload_id = str(uuid.uuid4())
+            item = dataclasses.replace(
+                work,
+                upload_id=upload_id,
+                name=payload.name,
+                member=payload.member or payload.name,
+                local_path=str(payload.path),
+                workdir=str(Path(work.workdir) / "uploads" / upload_id),
+                sha256=sha256_of(Path(payload.path)),
+            )
+        works.append(item)
     if not work.forced:
         with engine.connect() as conn:
-            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
-        if earlier:
-            work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; not loaded again")
-    return work
+            for item in works:
+                earlier = ledger.upload_with_same_content(conn, item.profile, item.path, item.sha256)
+                if earlier and (earlier.get("member") or None) == (item.member or None):
+                    item.end(
+                        "duplicate",
+                        f"same content as upload {earlier['id']}, already loaded; not loaded again",
+                    )
+    return works

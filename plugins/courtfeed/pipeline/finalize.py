@@ -1,5 +1,5 @@
 """Stage 5, finalize (only after the load committed): what happens to the remote file, and the
-acknowledgement delivered back."""
+acknowledgements delivered back."""
 
 from __future__ import annotations
 
@@ -15,31 +15,56 @@ from courtfeed.sources.base import Source
 log = logging.getLogger(__name__)
 
 
-def finalize_stage(work: FileWork, profile: Profile, source: Source, acks_root: Path) -> dict:
-    """Keep, delete or archive the file; move rejected files to error_directory; deliver the ack.
+def delivery_status(works: list[FileWork]) -> str:
+    """One status for a delivery of several payloads (a zip): the worst that still loaded."""
+    statuses = {w.status for w in works}
+    if statuses <= {"duplicate"}:
+        return "duplicate"
+    if statuses & {"loaded", "partial"}:
+        return "partial" if statuses - {"loaded", "duplicate"} else "loaded"
+    return "failed" if "failed" in statuses else "rejected"
+
+
+def finalize_stage(works: list[FileWork], profile: Profile, source: Source, acks_root: Path) -> dict:
+    """Keep, delete or archive the delivered file; move a wholly rejected one to error_directory;
+    write and deliver one acknowledgement per upload.
 
     Failed files (a broken connection or database, not bad content) stay where they are so the
     next cycle tries them again.
     """
+    first = works[0]
+    status = delivery_status(works)
     actions = []
-    if work.status in ("loaded", "partial", "duplicate"):
+    if status in ("loaded", "partial", "duplicate"):
         if profile.after_load == "delete":
-            source.delete(work.path)
+            source.delete(first.path)
             actions.append("deleted")
         elif profile.after_load == "archive":
-            moved = source.move(work.path, profile.archive_directory)
+            moved = source.move(first.path, profile.archive_directory)
             actions.append(f"archived to {moved}")
-    elif work.status == "rejected" and profile.error_directory:
-        moved = source.move(work.path, profile.error_directory)
+    elif status == "rejected" and profile.error_directory:
+        moved = source.move(first.path, profile.error_directory)
         actions.append(f"moved to {moved}")
-    ack_json, ack_csv = write_acknowledgement(work, acks_root / profile.name)
+    acks = []
+    for work in works:
+        ack_json, ack_csv = write_acknowledgement(work, acks_root / profile.name)
+        acks.append(str(ack_json))
+        if profile.reports_directory:
+            source.upload(ack_json, profile.reports_directory, ack_json.name)
+            source.upload(ack_csv, profile.reports_directory, ack_csv.name)
     if profile.reports_directory:
-        source.upload(ack_json, profile.reports_directory, ack_json.name)
-        source.upload(ack_csv, profile.reports_directory, ack_csv.name)
-        actions.append(f"acknowledgement delivered to {profile.reports_directory}")
-    shutil.rmtree(work.workdir, ignore_errors=True)
-    log.info("upload %s (%s): %s", work.upload_id, work.status, "; ".join(actions) or "file kept")
-    summary = work.summary()
-    summary["actions"] = actions
-    summary["acknowledgement"] = str(ack_json)
+        actions.append(f"{len(acks)} acknowledgement(s) delivered to {profile.reports_directory}")
+    for folder in {w.delivery_dir or w.workdir for w in works}:
+        shutil.rmtree(folder, ignore_errors=True)
+    log.info("delivery %s (%s): %s", first.name, status, "; ".join(actions) or "file kept")
+    summary = (
+        first.summary()
+        if len(works) == 1
+        else {
+            "file": first.name,
+            "status": status,
+            "uploads": [w.summary() for w in works],
+        }
+    )
+    summary.update(status=status, actions=actions, acknowledgements=acks)
     return summary

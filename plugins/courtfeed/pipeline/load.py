@@ -36,6 +36,7 @@ def _ledger_fields(work: FileWork) -> dict:
         template=work.template,
         source=work.source,
         path=work.path,
+        member=work.member,
         size=work.size,
         mtime=datetime.fromisoformat(work.mtime) if work.mtime else None,
         sha256=work.sha256,
@@ -77,7 +78,11 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             # transaction, so two runs racing for one file (a backfill beside a scheduled run)
             # cannot both load it.
             ledger.lock_file(conn, work.profile, work.path)
-            earlier = None if work.forced else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+            earlier = (
+                None
+                if work.forced
+                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+            )
             if earlier:
                 raise _AlreadyLoaded(earlier["id"])
             ledger.start_upload(conn, **_ledger_fields(work))

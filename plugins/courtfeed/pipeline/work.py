@@ -27,6 +27,7 @@ class FileWork:
     template: str
     agency: str
     timezone: str = "UTC"
+    member: str | None = None  # the file inside a .zip/.gz/.pgp delivery; None for a plain file
     profile: str | None = None
     source: str = "local"
     size: int | None = None
@@ -46,6 +47,7 @@ class FileWork:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     created_ids: dict[str, list[str]] = field(default_factory=dict)
     ack_path: str | None = None
+    delivery_dir: str | None = None  # the staging folder of the whole delivery (removed at the end)
 
     @property
     def ended(self) -> bool:

@@ -69,8 +69,13 @@ def start_upload(
     sha256: str | None,
     forced: bool = False,
     run_id: str | None = None,
+    member: str | None = None,
 ) -> None:
-    """Insert the upload's ledger row; finish_upload completes it in the same transaction."""
+    """Insert the upload's ledger row; finish_upload completes it in the same transaction.
+
+    For a member of a compressed or encrypted delivery, path, size and mtime are the delivered
+    file's (its identity on the source) and ``member`` names the file inside it.
+    """
     conn.execute(
         insert(uploads).values(
             id=upload_id,
@@ -79,6 +84,7 @@ def start_upload(
             template=template,
             source=source,
             path=path,
+            member=member,
             size=size,
             mtime=_utc_seconds(mtime),
             sha256=sha256,
@@ -170,6 +176,7 @@ def record_failed_upload(
     counts: dict | None = None,
     rejects: Iterable[Reject] = (),
     ack_path: str | None = None,
+    member: str | None = None,
 ) -> None:
     """Write a whole ledger row in a transaction of its own: for rejected or failed files, after
     the loading transaction was rolled back.
@@ -194,6 +201,7 @@ def record_failed_upload(
             sha256=sha256,
             forced=forced,
             run_id=run_id,
+            member=member,
         )
         finish_upload(
             conn,

@@ -124,6 +124,7 @@ uploads = Table(
     Column("template", Text),
     Column("source", Text),  # e.g. "sftp_metro:/exports/hearings"
     Column("path", Text),
+    Column("member", Text),  # the file inside a .zip/.gz/.pgp delivery; None for a plain file
     Column("size", BigInteger),
     Column("mtime", UtcDateTime),
     Column("sha256", Text),
