@@ -20,3 +20,7 @@ def migrated_airflow(airflow_home: str) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return airflow_home
+
+
+# Throwaway PGP keys, shared with the unpack tests.
+from tests.unpack.conftest import keys  # noqa: E402,F401

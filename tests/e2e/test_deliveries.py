@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from tests.e2e.test_sftp_to_postgres import run_dag
-from tests.unpack.conftest import PASSPHRASE, keys, write_zero_zip  # noqa: F401 - keys is a fixture
+from tests.unpack.conftest import PASSPHRASE, write_zero_zip
 
 REPO = Path(__file__).resolve().parents[2]
 LINES = (REPO / "include" / "demo" / "metro_hearings_20261128.txt").read_text(encoding="utf-8").splitlines()
