@@ -74,3 +74,21 @@ def smtp_server() -> SmtpService:
     service = start_smtp()
     yield service
     service.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow(airflow_home: str) -> str:
+    """The session's AIRFLOW_HOME with its SQLite metadata database migrated (for dag.test())."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AIRFLOW_HOME": airflow_home},
+        timeout=600,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+    return airflow_home

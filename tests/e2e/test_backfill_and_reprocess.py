@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
+from tests.e2e.feeds import include_with, target_connection_json
 from tests.e2e.live_airflow import start_live_airflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,12 +42,6 @@ def live(tmp_path: Path, sshd, postgres, pg_url: str):
     drop = sshd.drop_dir(user) / "nightly"
     subprocess.run(["rm", "-rf", str(drop)], check=True)
     sshd.put_file(user, "nightly/.keep", b"")
-    include = tmp_path / "include"
-    (include / "profiles").mkdir(parents=True)
-    (include / "templates").mkdir()
-    (include / "templates" / "metro_hearings.yaml").write_text(
-        (REPO / "include" / "templates" / "metro_hearings.yaml").read_text()
-    )
     profile = {
         "name": "nightly_hearings",
         "agency": "metro-county",
@@ -66,22 +60,13 @@ def live(tmp_path: Path, sshd, postgres, pg_url: str):
         "enabled": False,
         "after_load": "keep",
     }
-    (include / "profiles" / "nightly_hearings.yaml").write_text(yaml.safe_dump(profile))
-    url = sa.engine.make_url(pg_url)
-    target = {
-        "conn_type": "postgres",
-        "host": url.host,
-        "port": url.port,
-        "login": url.username,
-        "password": url.password,
-        "schema": url.database,
-    }
+    include = include_with(tmp_path, profile)
     meta = postgres.create_database("airflow_live_meta")
     env = {
         "COURTFEED_INCLUDE": str(include),
         "COURTFEED_STAGING": str(tmp_path / "staging"),
         "AIRFLOW_CONN_SFTP_LIVE": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
+        "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(pg_url),
     }
     airflow = start_live_airflow(tmp_path / "airflow", meta, env)
     try:
@@ -144,7 +129,9 @@ def test_missed_night_backfilled_exactly_once_then_reprocessed(live):
         "completed",
     )
     assert again.returncode == 0, again.stderr[-3000:]
-    af.wait_for_runs(DAG_ID, 2, run_type="backfill")
+    # Reprocessing a completed date clears and re-runs that date's run rather than adding one.
+    af.wait_for_backfills_completed(DAG_ID)
+    assert [r["state"] for r in af.wait_for_runs(DAG_ID, 1, run_type="backfill")] == ["success"]
     assert len(uploads(live["pg_url"])) == len(rows)
 
     # courtfeed reprocess: a named file, then a window, through Airflow's REST API.

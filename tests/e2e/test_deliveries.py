@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
-from tests.e2e.test_sftp_to_postgres import run_dag
+from tests.e2e.feeds import dag_env, include_with, run_dag
 from tests.unpack.conftest import PASSPHRASE, write_zero_zip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,12 +59,6 @@ def deliveries(tmp_path: Path, sshd, pg_url: str, migrated_airflow: str, keys):
     bomb = write_zero_zip(tmp_path / "bomb.zip", "hearings.txt", 64 << 20)
     sshd.put_file(user, "deliveries/metro_hearings_bomb.zip", bomb.read_bytes(), mtime=old)
 
-    include = tmp_path / "include"
-    (include / "profiles").mkdir(parents=True)
-    (include / "templates").mkdir()
-    (include / "templates" / "metro_hearings.yaml").write_text(
-        (REPO / "include" / "templates" / "metro_hearings.yaml").read_text()
-    )
     profile = {
         "name": "e2e_deliveries",
         "agency": "metro-county",
@@ -86,30 +79,17 @@ def deliveries(tmp_path: Path, sshd, pg_url: str, migrated_airflow: str, keys):
         "decrypt_connection": "pgp_metro",
         "max_unpacked_mb": 16,
     }
-    (include / "profiles" / "e2e_deliveries.yaml").write_text(yaml.safe_dump(profile))
-    url = sa.engine.make_url(pg_url)
-    env = {
-        **__import__("os").environ,
-        "AIRFLOW_HOME": migrated_airflow,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "COURTFEED_INCLUDE": str(include),
-        "COURTFEED_STAGING": str(tmp_path / "staging"),
-        "AIRFLOW_CONN_SFTP_E2E": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_PGP_METRO": json.dumps(
-            {"conn_type": "generic", "password": keys.private_key, "extra": {"passphrase": PASSPHRASE}}
-        ),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(
-            {
-                "conn_type": "postgres",
-                "host": url.host,
-                "port": url.port,
-                "login": url.username,
-                "password": url.password,
-                "schema": url.database,
-            }
-        ),
-    }
+    include = include_with(tmp_path, profile)
+    pgp = json.dumps(
+        {"conn_type": "generic", "password": keys.private_key, "extra": {"passphrase": PASSPHRASE}}
+    )
+    env = dag_env(
+        migrated_airflow,
+        include,
+        tmp_path,
+        pg_url,
+        {"sftp_e2e": sshd.airflow_connection_json(user), "pgp_metro": pgp},
+    )
     return {"env": env, "drop": drop / "deliveries", "pg_url": pg_url}
 
 

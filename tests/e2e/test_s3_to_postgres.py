@@ -5,15 +5,13 @@ delivered under acks/, and a second run loads nothing new."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
 
-from tests.e2e.test_sftp_to_postgres import run_dag
+from tests.e2e.feeds import dag_env, include_with, run_dag
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
@@ -39,12 +37,6 @@ def s3_feed(tmp_path: Path, seaweedfs, pg_url: str, migrated_airflow: str):
     # Below the prefix but one level down: not listed by a non-recursive profile.
     client.put_object(Bucket=bucket, Key="in/later/metro_hearings_next.txt", Body=HEARINGS.read_bytes())
 
-    include = tmp_path / "include"
-    (include / "profiles").mkdir(parents=True)
-    (include / "templates").mkdir()
-    (include / "templates" / "metro_hearings.yaml").write_text(
-        (REPO / "include" / "templates" / "metro_hearings.yaml").read_text()
-    )
     profile = {
         "name": "e2e_s3_hearings",
         "agency": "metro-county",
@@ -64,26 +56,10 @@ def s3_feed(tmp_path: Path, seaweedfs, pg_url: str, migrated_airflow: str):
         "error_directory": "errors/",
         "reports_directory": "acks/",
     }
-    (include / "profiles" / "e2e_s3_hearings.yaml").write_text(yaml.safe_dump(profile))
-    url = sa.engine.make_url(pg_url)
-    target = {
-        "conn_type": "postgres",
-        "host": url.host,
-        "port": url.port,
-        "login": url.username,
-        "password": url.password,
-        "schema": url.database,
-    }
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": migrated_airflow,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "COURTFEED_INCLUDE": str(include),
-        "COURTFEED_STAGING": str(tmp_path / "staging"),
-        "AIRFLOW_CONN_S3_E2E": seaweedfs.airflow_connection_json(),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
-    }
+    include = include_with(tmp_path, profile)
+    env = dag_env(
+        migrated_airflow, include, tmp_path, pg_url, {"s3_e2e": seaweedfs.airflow_connection_json()}
+    )
     yield {"env": env, "bucket": bucket, "client": client, "pg_url": pg_url}
     # A bucket is a SeaweedFS collection with its own volumes: give them back.
     for key in object_keys(client, bucket):

@@ -4,30 +4,19 @@ archives them, delivers acknowledgements, and a second run loads nothing new."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-import yaml
+
+from tests.e2e.feeds import dag_env, include_with, run_dag
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-def run_dag(env: dict, dag_id: str, conf: dict | None = None) -> dict:
-    args = [sys.executable, str(REPO / "tests" / "e2e" / "run_dag.py"), dag_id]
-    if conf is not None:
-        args.append(json.dumps(conf))
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, f"dag.test failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return json.loads(lines[-1][len("RESULT ") :])
 
 
 @pytest.fixture
@@ -41,12 +30,6 @@ def feed(tmp_path: Path, sshd, pg_url: str, postgres, migrated_airflow: str):
     sshd.put_file(user, "in/metro_hearings_20261128.txt", HEARINGS.read_bytes(), mtime=old)
     sshd.put_file(user, "in/metro_hearings_broken.txt", b"DEF_ID|WHATEVER\nD1|x\n", mtime=old)
     sshd.put_file(user, "in/payments_other_feed.csv", b"a,b\n1,2\n", mtime=old)
-    include = tmp_path / "include"
-    (include / "profiles").mkdir(parents=True)
-    (include / "templates").mkdir()
-    (include / "templates" / "metro_hearings.yaml").write_text(
-        (REPO / "include" / "templates" / "metro_hearings.yaml").read_text()
-    )
     profile = {
         "name": "e2e_hearings",
         "agency": "metro-county",
@@ -65,26 +48,10 @@ def feed(tmp_path: Path, sshd, pg_url: str, postgres, migrated_airflow: str):
         "error_directory": str(drop / "in" / "errors"),
         "reports_directory": str(drop / "acks"),
     }
-    (include / "profiles" / "e2e_hearings.yaml").write_text(yaml.safe_dump(profile))
-    url = sa.engine.make_url(pg_url)
-    target = {
-        "conn_type": "postgres",
-        "host": url.host,
-        "port": url.port,
-        "login": url.username,
-        "password": url.password,
-        "schema": url.database,
-    }
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": migrated_airflow,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "COURTFEED_INCLUDE": str(include),
-        "COURTFEED_STAGING": str(tmp_path / "staging"),
-        "AIRFLOW_CONN_SFTP_E2E": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
-    }
+    include = include_with(tmp_path, profile)
+    env = dag_env(
+        migrated_airflow, include, tmp_path, pg_url, {"sftp_e2e": sshd.airflow_connection_json(user)}
+    )
     return {"env": env, "drop": drop, "pg_url": pg_url}
 
 

@@ -103,7 +103,3 @@ def web_include(demo_ledger, monkeypatch) -> Path:
     """The dashboard reads profiles from the same include/ copy the ledger was filled from."""
     monkeypatch.setenv("COURTFEED_INCLUDE", str(demo_ledger.include))
     return demo_ledger.include
-
-
-# The session's Airflow home with its metadata database migrated (Airflow's login checks read it).
-from tests.e2e.conftest import migrated_airflow  # noqa: E402, F401
