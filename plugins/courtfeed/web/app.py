@@ -25,7 +25,7 @@ from courtfeed.config.loader import load_profiles
 from courtfeed.target import ledger
 from courtfeed.target.schema import UPLOAD_STATUSES
 from courtfeed.web import URL_PREFIX, queries
-from courtfeed.web.chart import daily_chart_svg
+from courtfeed.web.chart import daily_chart_svg, recent_files_svg
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,15 @@ class Dashboard:
             "daily": daily,
             "recent": recent,
         }
+
+    def recent_for(self, profile: str, limit: int = 10) -> list[dict]:
+        with self.ledger() as conn:
+            if not queries.ledger_exists(conn):
+                return []
+            recent = ledger.recent_uploads(conn, profile, limit=limit)
+        for upload in recent:
+            upload["file_name"] = queries.file_name(upload["path"])
+        return recent
 
     def upload(self, upload_id: str) -> dict:
         with self.ledger() as conn:
@@ -216,6 +225,13 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
             statuses=UPLOAD_STATUSES,
             **result,
         )
+
+    @app.get("/profiles/{profile}/recent.svg", name="recent_svg")
+    def recent_svg(profile: str):
+        from fastapi.responses import Response
+
+        svg = recent_files_svg(profile, dashboard.recent_for(profile))
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/summary")
     def api_summary():

@@ -73,3 +73,49 @@ def daily_chart_svg(days: list[dict]) -> str:
             )
     parts.append("</svg>")
     return "".join(parts)
+
+
+def recent_files_svg(profile: str, uploads: list[dict], width: int = 720) -> str:
+    """A small table of a profile's latest files (status and counts) as an SVG image.
+
+    An image, because the DAG's docs are rendered from Markdown built at parse time: they embed
+    this URL and the browser fetches the live figures from the dashboard (same login).
+    """
+    from html import escape
+
+    row_h, top = 22, 46
+    height = top + row_h * max(1, len(uploads)) + 12
+    colors = {
+        "loaded": "#1b7f3b",
+        "partial": "#b26a00",
+        "rejected": "#b3261e",
+        "failed": "#b3261e",
+        "duplicate": "#5f6368",
+    }
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="13" role="img" aria-label="latest files of {escape(profile)}">',
+        f'<rect width="{width}" height="{height}" fill="#ffffff" stroke="#d0d7de"/>',
+        f'<text x="10" y="20" font-weight="bold">Latest files: {escape(profile)}</text>',
+        '<text x="10" y="40" fill="#57606a">file</text><text x="380" y="40" fill="#57606a">status</text>'
+        '<text x="470" y="40" fill="#57606a">read</text><text x="540" y="40" fill="#57606a">loaded</text>'
+        '<text x="620" y="40" fill="#57606a">rejected</text>',
+    ]
+    if not uploads:
+        parts.append(f'<text x="10" y="{top + 14}" fill="#57606a">no files yet</text>')
+    for i, u in enumerate(uploads):
+        y = top + 14 + i * row_h
+        name = str(u.get("file_name") or "")
+        if u.get("member"):
+            name = f"{name} › {u['member']}"
+        name = name if len(name) <= 48 else name[:45] + "…"
+        status = str(u.get("status") or "")
+        parts.append(
+            f'<text x="10" y="{y}">{escape(name)}</text>'
+            f'<text x="380" y="{y}" fill="{colors.get(status, "#24292f")}">{escape(status)}</text>'
+            f'<text x="470" y="{y}">{int(u.get("rows_read") or 0):,}</text>'
+            f'<text x="540" y="{y}">{int(u.get("rows_loaded") or 0):,}</text>'
+            f'<text x="620" y="{y}">{int(u.get("rows_rejected") or 0):,}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
