@@ -92,7 +92,7 @@ class LiveAirflow:
             f"runs of {dag_id} not finished within {timeout}s: {self.runs(dag_id)}\n{self.log_tail()}"
         )
 
-    def wait_for_backfills_completed(self, dag_id: str, timeout: float = 120) -> None:
+    def wait_for_backfills_completed(self, dag_id: str, timeout: float = 360) -> None:
         """The scheduler marks a backfill completed a little after its last run ends."""
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -100,7 +100,7 @@ class LiveAirflow:
             if all(b.get("completed_at") for b in backfills):
                 return
             time.sleep(2)
-        raise AssertionError(f"backfills of {dag_id} not completed within {timeout}s")
+        raise AssertionError(f"backfills of {dag_id} not completed within {timeout}s:\n{self.log_tail()}")
 
     def log_tail(self, n: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-n:] if self.log_path.exists() else ""
