@@ -143,7 +143,7 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
 def _guarded(stage: str, work_dicts: list[dict], run) -> list[dict]:
     """Run a stage on each payload; an unexpected error records that upload as failed, and the
     task fails after the others of the delivery were handled."""
-    from courtfeed.pipeline.load import _record_ended
+    from courtfeed.pipeline.load import record_ended
     from courtfeed.pipeline.work import FileWork
 
     out, failure = [], None
@@ -154,7 +154,7 @@ def _guarded(stage: str, work_dicts: list[dict], run) -> list[dict]:
                 work = run(work)
             except Exception as exc:
                 work.end("failed", f"{stage} failed: {type(exc).__name__}")
-                _record_ended(runtime.target_engine(), work)
+                record_ended(runtime.target_engine(), work)
                 failure = failure or exc
             log.info(
                 "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",

@@ -45,7 +45,8 @@ def _ledger_fields(work: FileWork) -> dict:
     )
 
 
-def _record_ended(engine: Engine, work: FileWork) -> FileWork:
+def record_ended(engine: Engine, work: FileWork) -> FileWork:
+    """Write the ledger row of a file that ended rejected, failed or duplicate (own transaction)."""
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
@@ -68,7 +69,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
         if reason:
             work.end("rejected", reason)
     if work.ended:
-        return _record_ended(engine, work)
+        return record_ended(engine, work)
     counts: dict[str, dict[str, int]] = {}
     created: dict[str, list[str]] = {}
     try:
@@ -124,14 +125,14 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             )
     except _AlreadyLoaded as exc:
         work.end("duplicate", f"same content as upload {exc.args[0]}, already loaded; not loaded again")
-        return _record_ended(engine, work)
+        return record_ended(engine, work)
     except Exception as exc:
         # Database errors can quote row values (e.g. a unique-violation DETAIL): keep only the
         # class and SQLSTATE, never the text, in what is stored and logged.
         code = getattr(getattr(exc, "orig", None), "pgcode", None)
         work.end("failed", f"load failed: {type(exc).__name__}" + (f" (SQLSTATE {code})" if code else ""))
         log.error("upload %s: %s", work.upload_id, work.message)
-        _record_ended(engine, work)
+        record_ended(engine, work)
         raise
     work.status, work.message = status, message
     work.counts, work.created_ids = counts, created
