@@ -122,3 +122,67 @@ def test_position_zero_and_beyond_width_are_missing():
 
 def test_describe_no_drift():
     assert describe_drift(ColumnMatch(), []) == "the file's columns match the template"
+
+
+# --- closest match for a missing column ------------------------------------------------------
+
+
+def test_abbreviation_spelled_out_beats_a_one_letter_edit():
+    # DEF_FNAME is one letter away from DEF_LNAME, but DEF_LAST_NAME spells DEF_LNAME out.
+    fields = {"client.last_name": {"column": "DEF_LNAME"}}
+    match = match_columns(template(fields), ["DEF_FNAME", "DEF_LAST_NAME"])
+    assert match.missing == ["DEF_LNAME"]
+    assert match.suggestions == {"DEF_LNAME": "DEF_LAST_NAME"}
+
+
+def test_spaces_removed_from_a_header():
+    fields = {"client.last_name": {"column": "Last Name"}}
+    match = match_columns(template(fields), ["First Name", "Last Name Suffix", "LastName"])
+    assert match.suggestions == {"Last Name": "LastName"}
+
+
+def test_short_form_spelled_out():
+    fields = {"event.date": {"column": "HEARING_DT"}}
+    match = match_columns(template(fields), ["HEARING_ID", "HEARING_TIME", "HEARING_DATE"])
+    assert match.suggestions == {"HEARING_DT": "HEARING_DATE"}
+
+
+def test_long_form_shortened():
+    fields = {"event.date": {"column": "HEARING_DATE"}}
+    match = match_columns(template(fields), ["HEARING_DAY", "HEARING_DT"])
+    assert match.suggestions == {"HEARING_DATE": "HEARING_DT"}
+
+
+def test_reordered_words_beat_a_similar_spelling():
+    fields = {"client.last_name": {"column": "LAST_NAME"}}
+    match = match_columns(template(fields), ["FAST_NAME", "NAME_LAST"])
+    assert match.suggestions == {"LAST_NAME": "NAME_LAST"}
+
+
+def test_a_new_column_is_preferred_over_one_the_template_uses():
+    # DEF_FNAME is mapped (first_name), so only the new columns are offered for DEF_LNAME,
+    # even though DEF_FNAME is the closest spelling of all.
+    match = match_columns(template(HEARINGS), ["DEF_ID", "DEF_FNAME", "PHONE", "SURNAME_TEXT", "DEF_LN"])
+    assert match.missing == ["DEF_LNAME"]
+    assert match.suggestions == {"DEF_LNAME": "DEF_LN"}
+
+
+def test_difflib_similarity_still_suggests_a_typo():
+    fields = {"case.number": {"column": "CASE_NUMBER"}}
+    match = match_columns(template(fields), ["XYZ", "CASE_NUMBRE"])
+    assert match.suggestions == {"CASE_NUMBER": "CASE_NUMBRE"}
+
+
+def test_unrelated_new_columns_give_no_suggestion():
+    fields = {"client.email": {"column": "EMAIL"}}
+    match = match_columns(template(fields), ["COURTROOM", "JUDGE", "HEARING_TYPE"])
+    assert match.suggestions == {}
+
+
+def test_describe_drift_names_the_spelled_out_column():
+    fields = {"client.first_name": {"column": "DEF_FNAME"}, "client.last_name": {"column": "DEF_LNAME"}}
+    match = match_columns(template(fields), ["DEF_FNAME", "DEF_LAST_NAME"])
+    assert describe_drift(match, ["DEF_LNAME"]) == (
+        "missing required column(s) 'DEF_LNAME' (closest match in the file: 'DEF_LAST_NAME'); "
+        "new column(s) not in the template: 'DEF_LAST_NAME'"
+    )

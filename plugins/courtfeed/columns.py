@@ -9,6 +9,7 @@ Header names are not row values, so they may appear in messages.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 from courtfeed.config.template import Template
@@ -26,6 +27,62 @@ class ColumnMatch:
 
 def _relaxed(name: str) -> str:
     return name.strip().casefold()
+
+
+def _letters(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.casefold())
+
+
+def _tokens(name: str) -> set[str]:
+    # Split on punctuation and on camelCase humps, so "LastName", "LAST_NAME" and "Last Name"
+    # all give {"last", "name"}.
+    return {t.casefold() for t in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", name)}
+
+
+def _in_order(short: str, long: str) -> bool:
+    """True when every letter of ``short`` appears in ``long`` in the same order."""
+    rest = iter(long)
+    return all(ch in rest for ch in short)
+
+
+def _likeness(missing: str, candidate: str) -> tuple | None:
+    """How likely ``candidate`` is ``missing`` renamed, as a sortable tuple, or None if unlike.
+
+    Tiers, strongest first: the same letters (only case, spaces or underscores changed); one
+    name abbreviates the other (DEF_LNAME / DEF_LAST_NAME, HEARING_DT / HEARING_DATE: same
+    first letter, letters in order); most words shared (LAST_NAME / NAME_LAST); and last
+    difflib's plain similarity. Abbreviations beat similarity because exports rename by
+    spelling words out or shortening them, which difflib scores below a one-letter change
+    into a different column (DEF_LNAME is closer to DEF_FNAME by edit distance).
+    """
+    ratio = difflib.SequenceMatcher(None, missing.casefold(), candidate.casefold()).ratio()
+    a, b = _letters(missing), _letters(candidate)
+    if a and a == b:
+        return (3, 1.0, ratio)
+    if a and b and a[0] == b[0] and min(len(a), len(b)) >= 2:
+        short, long = sorted((a, b), key=len)
+        if _in_order(short, long):
+            return (2, len(short) / len(long), ratio)
+    ta, tb = _tokens(missing), _tokens(candidate)
+    shared = len(ta & tb) / max(len(ta), len(tb), 1)
+    if shared >= 0.5:
+        return (1, shared, ratio)
+    if ratio >= 0.6:  # difflib.get_close_matches' default cutoff
+        return (0, ratio, ratio)
+    return None
+
+
+def closest_column(missing: str, candidates: list[str]) -> str | None:
+    """The candidate header most likely to be ``missing`` renamed, or None when none is close.
+
+    Ties keep the candidate that comes first in the file.
+    """
+    best, best_score = None, None
+    for name in candidates:
+        score = _likeness(missing, name)
+        if score is not None and (best_score is None or score > best_score):
+            best, best_score = name, score
+    return best
 
 
 def template_columns(template: Template) -> list[Column]:
@@ -69,14 +126,11 @@ def match_columns(template: Template, file_columns: list[str]) -> ColumnMatch:
 
     # A renamed column most likely shows up as a new one; fall back to every column otherwise.
     candidates = match.new or list(file_columns)
-    folded = {}
-    for name in candidates:
-        folded.setdefault(name.casefold(), name)
     for col in match.missing:
         if isinstance(col, str):
-            close = difflib.get_close_matches(col.casefold(), list(folded), n=1)
-            if close:
-                match.suggestions[col] = folded[close[0]]
+            hint = closest_column(col, candidates)
+            if hint is not None:
+                match.suggestions[col] = hint
     return match
 
 
