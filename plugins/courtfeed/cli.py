@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 
+class UsageError(Exception):
+    """A command line mistake the user can fix; reported as one line, exit 1."""
+
+
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
 
@@ -75,19 +79,48 @@ def _human(result: dict) -> None:
         print(f"  rejects ({result.get('rejects_total', len(rejects))}):")
         for r in rejects[:50]:
             where = f"row {r['row']}" if r["row"] is not None else "file"
+            if r.get("member"):
+                where = f"{r['member']} {where}"
             print(
                 f"    {where}"
                 + (f", {r['column']}" if r.get("column") else "")
                 + f": [{r['rule']}] {r['message']}"
             )
+    uploads = result.get("uploads") or []
+    if len(uploads) > 1:
+        for u in uploads:
+            print(
+                f"  {u['member']}: {u['status']}, read {u['rows_read']}, loaded {u['rows_loaded']}, "
+                f"excluded {u['rows_excluded']}, rejected {u['rows_rejected']}"
+            )
     for rec in (result.get("records") or [])[:5]:
         print("  sample: " + json.dumps(rec, default=str, ensure_ascii=False))
+
+
+def _unpack_options(args) -> dict:
+    """Unpack limits and PGP key material for preview/ingest, as keyword arguments.
+
+    The passphrase is read from an environment variable the user names, never from the command
+    line itself, where any user on the machine could see it in the process list.
+    """
+    options: dict = {"max_unpacked_mb": args.max_unpacked_mb}
+    if args.pgp_key_file:
+        options["pgp_private_key"] = Path(args.pgp_key_file).read_text(encoding="utf-8")
+    if args.pgp_passphrase_env:
+        if args.pgp_passphrase_env not in os.environ:
+            raise UsageError(
+                f"environment variable {args.pgp_passphrase_env} (--pgp-passphrase-env) is not set"
+            )
+        options["pgp_passphrase"] = os.environ[args.pgp_passphrase_env]
+    return options
 
 
 def cmd_preview(args) -> int:
     from courtfeed.pipeline.run import preview
 
-    result = preview(Path(args.file), _template(args.template), timezone=args.timezone)
+    result = preview(
+        Path(args.file), _template(args.template), timezone=args.timezone, **_unpack_options(args)
+    )
     _print_json(result) if args.json else _human(result)
     return 0 if result["status"] == "ok" else 2
 
@@ -103,6 +136,7 @@ def cmd_ingest(args) -> int:
         timezone=args.timezone,
         forced=args.force,
         ack_dir=Path(args.ack_dir) if args.ack_dir else None,
+        **_unpack_options(args),
     )
     _print_json(result) if args.json else _human(result)
     return 0 if result["status"] in ("loaded", "partial", "duplicate") else 2
@@ -209,15 +243,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--connections", help="comma-separated Airflow connection ids that exist")
     p.set_defaults(func=cmd_check)
 
+    # The same default a profile gets; read from the light profile model, not pipeline.run,
+    # which imports pandas and would slow down every command.
+    from courtfeed.config.profile import Profile
+
+    default_max_mb = Profile.model_fields["max_unpacked_mb"].default
     for name, func, help_ in (
         ("preview", cmd_preview, "read, validate and map a local file without writing anywhere"),
         ("ingest", cmd_ingest, "the full pipeline on a local file, outside Airflow"),
     ):
-        p = sub.add_parser(name, help=help_)
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=help_ + ". A .zip, .gz or .pgp file is unpacked first, as the DAG does; "
+            "each file inside it is its own upload.",
+        )
         p.add_argument("file")
         p.add_argument("--template", required=True, help="template name in include/templates, or a YAML path")
         p.add_argument("--timezone", default="UTC", help="the agency's IANA timezone for dates in the file")
-        p.add_argument("--json", action="store_true")
+        p.add_argument(
+            "--json",
+            action="store_true",
+            help="print the result as JSON; a .zip with several files gives the totals at top level "
+            'and each file\'s own result in "uploads"',
+        )
+        p.add_argument(
+            "--max-unpacked-mb",
+            type=int,
+            default=default_max_mb,
+            help="refuse a .zip/.gz/.pgp file that unpacks to more than this (zip bombs); "
+            f"default {default_max_mb}, as for a profile",
+        )
+        p.add_argument("--pgp-key-file", metavar="PATH", help="ASCII-armored PGP private key for .pgp files")
+        p.add_argument(
+            "--pgp-passphrase-env",
+            metavar="VAR",
+            help="name of the environment variable holding the key's passphrase",
+        )
         if name == "ingest":
             p.add_argument(
                 "--target", help="SQLAlchemy URL (default: COURTFEED_TARGET_URL or .run/courtfeed.db)"
@@ -262,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     except FileRejected as exc:
         print(f"rejected: {exc}", file=sys.stderr)

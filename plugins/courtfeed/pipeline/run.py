@@ -1,10 +1,14 @@
 """Running the stages on a local file, outside Airflow: the CLI's preview and ingest.
 
 The DAG calls the very same stage functions, one task each; here they run one after another.
+A compressed or encrypted file is unpacked first by the same ``unpack()`` call and limits the
+DAG's fetch stage uses, and each payload (a zip's members, a .gz's or .pgp's inner file)
+becomes its own upload, exactly as in the DAG.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import tempfile
@@ -14,15 +18,26 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from courtfeed.config.profile import Profile
 from courtfeed.config.template import Template
 from courtfeed.pipeline.acknowledge import acknowledgement
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import map_stage, over_threshold, records_file
 from courtfeed.pipeline.read import read_stage
 from courtfeed.pipeline.validate import validate_stage
-from courtfeed.pipeline.work import FileWork
+from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.rejects import Reject
 
 SAMPLE_RECORDS = 20
+
+# The same ceiling a profile gets when it does not set max_unpacked_mb.
+DEFAULT_MAX_UNPACKED_MB: int = Profile.model_fields["max_unpacked_mb"].default
+
+# How bad each status is, for the status of a delivery with several payloads (the worst wins).
+STATUS_SEVERITY = {"ok": 0, "loaded": 0, "duplicate": 1, "partial": 2, "rejected": 3, "failed": 4}
+
+# Summed over the payloads of a delivery in the aggregate result.
+ROW_COUNTS = ("rows_read", "rows_loaded", "rows_excluded", "rows_rejected", "rejects_total")
 
 
 def sha256_of(path: Path) -> str:
@@ -103,21 +118,142 @@ def result_dict(work: FileWork, template: Template, with_records: bool = True) -
     return out
 
 
-def preview(path: Path, template: Template, *, timezone: str = "UTC", agency: str = "preview") -> dict:
-    """Read, validate and map a local file without writing anywhere but a temp folder."""
+def unpack_delivery(
+    work: FileWork,
+    *,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    pgp_private_key: str | None = None,
+    pgp_passphrase: str | None = None,
+) -> list[FileWork]:
+    """The uploads in one delivered file: the file itself when plain, else one per payload.
+
+    Mirrors the unpack half of pipeline/fetch.py's fetch_stage (same call, same limits, same
+    FileWork per payload), so the CLI and the DAG make the same uploads from the same file.
+    An unusable delivery (zip bomb, corrupt archive, decryption failure) comes back as the one
+    delivery work, ended rejected with the unpack rule as a file-level reject.
+    """
+    from courtfeed.unpack import UnpackLimits, UnpackRejected, unpack
+
+    local = Path(work.local_path)
+    try:
+        payloads = unpack(
+            local,
+            Path(work.workdir),
+            limits=UnpackLimits(max_total_bytes=max_unpacked_mb << 20),
+            gpg_private_key=pgp_private_key,
+            gpg_passphrase=pgp_passphrase,
+        )
+    except UnpackRejected as exc:
+        write_rejects(
+            work.staging("rejects.read.jsonl"), [Reject(None, None, exc.rule, str(exc))], append=False
+        )
+        return [work.end("rejected", str(exc))]
+    works = []
+    for payload in payloads:
+        if payload.member is None and Path(payload.path) == local:
+            works.append(work)  # a plain file: the delivery is the upload
+            continue
+        upload_id = str(uuid.uuid4())
+        works.append(
+            dataclasses.replace(
+                work,
+                upload_id=upload_id,
+                name=payload.name,
+                member=payload.member or payload.name,
+                local_path=str(payload.path),
+                workdir=str(Path(work.workdir) / "uploads" / upload_id),
+                sha256=sha256_of(Path(payload.path)),
+            )
+        )
+    return works
+
+
+def is_plain(works: list[FileWork]) -> bool:
+    return len(works) == 1 and works[0].member is None
+
+
+def combined_result(delivery: FileWork, results: list[dict]) -> dict:
+    """One result for a delivery unpacked into payloads: the contract's keys as the aggregate
+    (worst status, summed row counts and per-entity counts, every reject tagged with its member,
+    sample records of the first payload) and ``uploads``, each payload's own result."""
+    if len(results) == 1:
+        # One payload (.gz, .pgp, a one-file zip): its own result is already the whole story.
+        return {**results[0], "uploads": results}
+    out = {
+        "upload_id": None,  # each payload is its own upload; see "uploads"
+        "file": delivery.name,
+        "path": delivery.path,
+        "profile": delivery.profile,
+        "agency": delivery.agency,
+        "template": delivery.template,
+        "sha256": delivery.sha256,
+        "status": max((r["status"] for r in results), key=lambda s: STATUS_SEVERITY.get(s, 0)),
+        "encoding": None,
+        **{key: sum(r.get(key) or 0 for r in results) for key in ROW_COUNTS},
+    }
+    statuses: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    created: dict[str, list[str]] = {}
+    rejects: list[dict] = []
+    for r in results:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+        for entity, c in (r.get("counts") or {}).items():
+            totals = counts.setdefault(entity, {})
+            for key, n in c.items():
+                totals[key] = totals.get(key, 0) + n
+        for entity, ids in (r.get("created_ids") or {}).items():
+            created.setdefault(entity, []).extend(ids)
+        rejects.extend({**reject, "member": r["member"]} for reject in r.get("rejects") or [])
+    out["message"] = f"{len(results)} uploads: " + ", ".join(f"{n} {s}" for s, n in statuses.items())
+    out["counts"] = counts
+    out["created_ids"] = created
+    out["rejects"] = rejects
+    out["records"] = results[0].get("records") or []
+    out["uploads"] = results
+    return out
+
+
+def _preview_result(work: FileWork, template: Template) -> dict:
+    work = prepare(work, template)
+    if not work.ended:
+        reason = over_threshold(work, template)
+        work.end("rejected", reason) if reason else None
+    if not work.ended:
+        work.status = "preview"
+        work.counts = {e: {"records": c["records"]} for e, c in work.counts.items()}
+    out = result_dict(work, template)
+    out["rows_loaded"] = work.rows_mapped if work.status == "preview" else 0
+    out["status"] = "ok" if work.status == "preview" else work.status
+    return out
+
+
+def preview(
+    path: Path,
+    template: Template,
+    *,
+    timezone: str = "UTC",
+    agency: str = "preview",
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    pgp_private_key: str | None = None,
+    pgp_passphrase: str | None = None,
+) -> dict:
+    """Read, validate and map a local file without writing anywhere but a temp folder.
+
+    A .zip/.gz/.pgp file is unpacked first; see combined_result for the shape of its result.
+    """
     workdir = Path(tempfile.mkdtemp(prefix="courtfeed-preview-"))
     try:
-        work = prepare(local_work(path, template, workdir, agency=agency, timezone=timezone), template)
-        if not work.ended:
-            reason = over_threshold(work, template)
-            work.end("rejected", reason) if reason else None
-        if not work.ended:
-            work.status = "preview"
-            work.counts = {e: {"records": c["records"]} for e, c in work.counts.items()}
-        out = result_dict(work, template)
-        out["rows_loaded"] = work.rows_mapped if work.status == "preview" else 0
-        out["status"] = "ok" if work.status == "preview" else work.status
-        return out
+        delivery = local_work(path, template, workdir, agency=agency, timezone=timezone)
+        works = unpack_delivery(
+            delivery,
+            max_unpacked_mb=max_unpacked_mb,
+            pgp_private_key=pgp_private_key,
+            pgp_passphrase=pgp_passphrase,
+        )
+        if is_plain(works):
+            return _preview_result(works[0], template)
+        results = [{**_preview_result(work, template), "member": work.member} for work in works]
+        return combined_result(delivery, results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -132,8 +268,15 @@ def ingest(
     profile: str | None = None,
     forced: bool = False,
     ack_dir: Path | None = None,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    pgp_private_key: str | None = None,
+    pgp_passphrase: str | None = None,
 ) -> dict:
-    """The whole pipeline on a local file into the target database, with its ledger row."""
+    """The whole pipeline on a local file into the target database, with its ledger rows.
+
+    A .zip/.gz/.pgp file is unpacked first and each payload is its own upload (ledger row with
+    its member name); a delivery that cannot be unpacked gets one rejected ledger row.
+    """
     from courtfeed.pipeline.acknowledge import write_acknowledgement
     from courtfeed.pipeline.load import load_stage
     from courtfeed.target import ledger
@@ -143,22 +286,35 @@ def ingest(
     migrate(engine)
     workdir = Path(tempfile.mkdtemp(prefix="courtfeed-ingest-"))
     try:
-        work = local_work(
+        delivery = local_work(
             path, template, workdir, agency=agency, timezone=timezone, profile=profile, forced=forced
         )
-        if not forced:
-            with engine.connect() as conn:
-                earlier = ledger.upload_with_same_content(conn, profile, work.path, work.sha256)
-            if earlier:
-                work.end(
-                    "duplicate",
-                    f"same content as upload {earlier['id']}, loaded before; use --force to load again",
-                )
-        work = prepare(work, template)
-        work = load_stage(work, template, engine)
-        if ack_dir:
-            write_acknowledgement(work, ack_dir)
-        return result_dict(work, template)
+        works = unpack_delivery(
+            delivery,
+            max_unpacked_mb=max_unpacked_mb,
+            pgp_private_key=pgp_private_key,
+            pgp_passphrase=pgp_passphrase,
+        )
+        results = []
+        for work in works:
+            if not forced and not work.ended:
+                with engine.connect() as conn:
+                    earlier = ledger.upload_with_same_content(conn, profile, work.path, work.sha256)
+                # A zip's members share the delivery's path; only the same member is the same upload.
+                if earlier and (earlier.get("member") or None) == (work.member or None):
+                    work.end(
+                        "duplicate",
+                        f"same content as upload {earlier['id']}, loaded before; use --force to load again",
+                    )
+            work = prepare(work, template)
+            work = load_stage(work, template, engine)
+            if ack_dir:
+                write_acknowledgement(work, ack_dir)
+            results.append({**result_dict(work, template), "member": work.member})
+        if is_plain(works):
+            results[0].pop("member")
+            return results[0]
+        return combined_result(delivery, results)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         engine.dispose()
