@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from courtfeed.config.fields import all_target_fields
+from courtfeed.config.fields import NATURAL_KEYS, all_target_fields
 
 # Normalised alias -> target field. Normalised = lower case, letters and digits only.
 ALIASES: dict[str, list[str]] = {
@@ -98,6 +98,8 @@ ALIASES: dict[str, list[str]] = {
 }
 _ALIAS_INDEX = {alias: field for field, aliases in ALIASES.items() for alias in aliases}
 MIN_CONFIDENCE = 0.75
+MAX_TITLE_ROWS = 5  # rows above the header tried when looking for it
+SAMPLE_ROWS = 500  # data rows whose values guess each column's type
 
 
 def normalise(header: str) -> str:
@@ -196,17 +198,18 @@ def _prefer_dominant_entity(proposals: list[Proposal]) -> None:
             taken.add(p.field)
 
 
-def propose(path: Path) -> dict:
-    """A template dict for the file plus a report of matches and unmatched columns."""
+def _read_sample(path: Path):
+    """(skip_rows, reader) for the reading of ``path`` whose header matches the most fields.
+
+    Title rows above the header are common: take each of the first rows as the header in turn.
+    """
     from courtfeed.config.template import FormatSpec
     from courtfeed.readers import open_file
 
-    # Title rows above the header are common: take the first rows as the header in turn and
-    # keep the reading whose header matches the most target fields.
     best = None
-    for skip in range(0, 6):
+    for skip in range(0, MAX_TITLE_ROWS + 1):
         try:
-            reader = open_file(path, FormatSpec(skip_rows=skip), batch_rows=500)
+            reader = open_file(path, FormatSpec(skip_rows=skip), batch_rows=SAMPLE_ROWS)
         except Exception:
             if skip == 0:
                 raise
@@ -214,49 +217,105 @@ def propose(path: Path) -> dict:
         score = sum(1 for c in reader.columns if match_header(c)[0])
         if best is None or score > best[0]:
             best = (score, skip, reader)
-    _, skip_rows, reader = best
+    return best[1], best[2]
+
+
+def _field_spec(p: Proposal) -> dict:
+    spec: dict = {"column": p.column}
+    if p.type:
+        spec["type"] = p.type
+    if p.format:
+        spec["format"] = p.format
+    entity, name = p.field.split(".", 1)
+    if name in NATURAL_KEYS.get(entity, ()):
+        spec["required"] = True
+    return spec
+
+
+def _complete_keys(fields: dict[str, dict]) -> list[str]:
+    """Make every mapped entity identifiable where the file allows it; notes on what is left.
+
+    Events often have no id of their own (a juror summoned for a date): their reference is then
+    composed from the client reference and the date, as the jury_summons template does.
+    """
+    notes = []
+    entities = {target.split(".", 1)[0] for target in fields}
+    if "event" in entities and "event.reference" not in fields:
+        has_fallback = (
+            ("event.case_number" in fields or "case.number" in fields)
+            # The mapper's starts_at needs a time as well as a date.
+            and ("event.starts_at" in fields or ("event.date" in fields and "event.time" in fields))
+            and "event.location" in fields
+        )
+        client = fields.get("event.client_reference") or fields.get("client.reference")
+        when = fields.get("event.starts_at") or fields.get("event.date")
+        if not has_fallback and client and when and "column" in client and "column" in when:
+            parts = [client["column"], when["column"]]
+            composed = {"columns": parts, "join": "@"}
+            # Keep the key first among the event fields, where a reader looks for it.
+            first_event = next(t for t in fields if t.startswith("event."))
+            reordered = {}
+            for target, spec in fields.items():
+                if target == first_event:
+                    reordered["event.reference"] = composed
+                reordered[target] = spec
+            fields.clear()
+            fields.update(reordered)
+            notes.append(
+                f"event.reference is composed from {parts[0]!r} and {parts[1]!r} "
+                "because no column holds an event id; review it"
+            )
+        elif not has_fallback:
+            notes.append(
+                "no column identifies an event (event.reference, or case number + date + time + location): "
+                "map event.reference by hand"
+            )
+    for entity in ("client", "case", "payment"):
+        key = f"{entity}.{NATURAL_KEYS[entity][0]}"
+        if entity in entities and key not in fields:
+            notes.append(f"no column matched {key}: {entity} records cannot be identified; map it by hand")
+    return notes
+
+
+def _template_name(path: Path) -> str:
+    # "metro_hearings_20261128.txt" -> "metro_hearings": the date stamp changes every delivery.
+    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "template"
+    return re.sub(r"_?\d{6,}.*$", "", name) or name
+
+
+def propose(path: Path) -> dict:
+    """A template dict for the file plus a report of matches, unmatched columns and notes.
+
+    The report is ``{"matched": [{column, field, confidence, type, format}], "unmatched":
+    [{column, best_confidence}], "notes": [str]}``; it names headers, never row values.
+    """
+    from courtfeed.config.template import FormatSpec
+
+    path = Path(path)
+    skip_rows, reader = _read_sample(path)
     first = next(iter(reader.batches), None)
     proposals: list[Proposal] = []
     used: set[str] = set()
     for col in reader.columns:
         field, conf = match_header(col)
         if field in used:
-            field, conf = None, conf  # a second column for the same field stays unmatched
+            field = None  # a second column for the same field stays unmatched
         values = [] if first is None else [v for v in first.frame[col].tolist() if v]
         typ, form = guess_type(values)
         proposals.append(Proposal(col, field, conf, typ, form))
         if field:
             used.add(field)
     _prefer_dominant_entity(proposals)
-    fields: dict[str, dict] = {}
-    for p in proposals:
-        if not p.field:
-            continue
-        spec: dict = {"column": p.column}
-        if p.type:
-            spec["type"] = p.type
-        if p.format:
-            spec["format"] = p.format
-        if p.field.endswith((".reference", ".number")) and p.field.split(".")[0] in (
-            "client",
-            "case",
-            "payment",
-        ):
-            spec["required"] = True
-        fields[p.field] = spec
-    name = re.sub(r"[^a-z0-9_]+", "_", path.stem.lower()).strip("_") or "template"
-    name = re.sub(r"_?\d{6,}.*$", "", name) or name
-    fmt_out: dict = {
-        "type": "excel" if reader.encoding == "excel" else "delimited",
-        "encoding": "auto",
-        "header": True,
-    }
+    fields = {p.field: _field_spec(p) for p in proposals if p.field}
+    notes = _complete_keys(fields)
+
+    fmt_out: dict = {"type": FormatSpec().resolved_type(path.name), "encoding": "auto", "header": True}
     if skip_rows:
         fmt_out["skip_rows"] = skip_rows
     if reader.delimiter:
         fmt_out["delimiter"] = reader.delimiter
     template = {
-        "name": name,
+        "name": _template_name(path),
         "description": f"Proposed by courtfeed automap from {path.name}; review before use",
         "format": fmt_out,
         "method": "update_by_fields",
@@ -265,12 +324,19 @@ def propose(path: Path) -> dict:
     }
     report = {
         "matched": [
-            {"column": p.column, "field": p.field, "confidence": p.confidence, "type": p.type or "text"}
+            {
+                "column": p.column,
+                "field": p.field,
+                "confidence": p.confidence,
+                "type": p.type or "text",
+                "format": p.format,
+            }
             for p in proposals
             if p.field
         ],
         "unmatched": [
             {"column": p.column, "best_confidence": p.confidence} for p in proposals if not p.field
         ],
+        "notes": notes,
     }
     return {"template": template, "report": report}

@@ -190,6 +190,8 @@ def cmd_automap(args) -> int:
         print(f"  {m['column']!r:28} -> {m['field']:24} confidence {m['confidence']:.2f}  type {m['type']}")
     for u in report["unmatched"]:
         print(f"  {u['column']!r:28} -> (no match; best confidence {u['best_confidence']:.2f})")
+    for note in report.get("notes", []):
+        print(f"  note: {note}")
     return 0
 
 
