@@ -126,7 +126,7 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
             work,
             source,
             runtime.target_engine(),
-            max_unpacked_bytes=profile.max_unpacked_mb << 20,
+            max_unpacked_mb=profile.max_unpacked_mb,
             private_key=key,
             passphrase=passphrase,
         )

@@ -1,5 +1,9 @@
 """Stage 0, fetch: download one remote file into its staging folder, fix its identity, and
-unpack it (gzip, zip, PGP) into the payloads to ingest: one upload each."""
+unpack it (gzip, zip, PGP) into the payloads to ingest: one upload each.
+
+unpack_delivery and mark_duplicates are shared with the command line (pipeline/run.py), so a
+file makes the same uploads whether Airflow or `courtfeed ingest` takes it.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ import uuid
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
-from courtfeed.pipeline.run import sha256_of
-from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.pipeline.work import FileWork, sha256_of, write_rejects
 from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
+
+DEFAULT_MAX_UNPACKED_MB = Profile.model_fields["max_unpacked_mb"].default
 
 
 def new_work(
@@ -38,30 +43,30 @@ def new_work(
     )
 
 
-def fetch_stage(
+def unpack_delivery(
     work: FileWork,
-    source: Source,
-    engine,
     *,
-    max_unpacked_bytes: int = 2 << 30,
-    private_key: str | None = None,
-    passphrase: str | None = None,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    pgp_private_key: str | None = None,
+    pgp_passphrase: str | None = None,
 ) -> list[FileWork]:
-    """Download and unpack; each payload becomes its own upload, ended as duplicate when the same
-    content was already loaded from that path."""
-    from courtfeed.target import ledger
+    """The uploads in one delivered file: the file itself when plain, else one per payload.
+
+    Mirrors the unpack half of pipeline/fetch.py's fetch_stage (same call, same limits, same
+    FileWork per payload), so the CLI and the DAG make the same uploads from the same file.
+    An unusable delivery (zip bomb, corrupt archive, decryption failure) comes back as the one
+    delivery work, ended rejected with the unpack rule as a file-level reject.
+    """
     from courtfeed.unpack import UnpackLimits, UnpackRejected, unpack
 
     local = Path(work.local_path)
-    source.download(work.path, local)
-    work.sha256 = sha256_of(local)
     try:
         payloads = unpack(
             local,
             Path(work.workdir),
-            limits=UnpackLimits(max_total_bytes=max_unpacked_bytes),
-            gpg_private_key=private_key,
-            gpg_passphrase=passphrase,
+            limits=UnpackLimits(max_total_bytes=max_unpacked_mb << 20),
+            gpg_private_key=pgp_private_key,
+            gpg_passphrase=pgp_passphrase,
         )
     except UnpackRejected as exc:
         write_rejects(
@@ -71,10 +76,11 @@ def fetch_stage(
     works = []
     for payload in payloads:
         if payload.member is None and Path(payload.path) == local:
-            item = work  # a plain file: the delivery is the upload
-        else:
-            upload_id = str(uuid.uuid4())
-            item = dataclasses.replace(
+            works.append(work)  # a plain file: the delivery is the upload
+            continue
+        upload_id = str(uuid.uuid4())
+        works.append(
+            dataclasses.replace(
                 work,
                 upload_id=upload_id,
                 name=payload.name,
@@ -83,14 +89,41 @@ def fetch_stage(
                 workdir=str(Path(work.workdir) / "uploads" / upload_id),
                 sha256=sha256_of(Path(payload.path)),
             )
-        works.append(item)
+        )
+    return works
+
+
+def mark_duplicates(works: list[FileWork], engine, hint: str = "not loaded again") -> None:
+    """End as duplicate each upload whose content was already loaded from the same path (and, for
+    a zip's members, which share the zip's path, the same member)."""
+    from courtfeed.target import ledger
+
+    with engine.connect() as conn:
+        for work in works:
+            if work.ended:
+                continue
+            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+            if earlier and (earlier.get("member") or None) == (work.member or None):
+                work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; {hint}")
+
+
+def fetch_stage(
+    work: FileWork,
+    source: Source,
+    engine,
+    *,
+    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
+    private_key: str | None = None,
+    passphrase: str | None = None,
+) -> list[FileWork]:
+    """Download and unpack; each payload becomes its own upload, ended as duplicate when the same
+    content was already loaded from that path."""
+    local = Path(work.local_path)
+    source.download(work.path, local)
+    work.sha256 = sha256_of(local)
+    works = unpack_delivery(
+        work, max_unpacked_mb=max_unpacked_mb, pgp_private_key=private_key, pgp_passphrase=passphrase
+    )
     if not work.forced:
-        with engine.connect() as conn:
-            for item in works:
-                earlier = ledger.upload_with_same_content(conn, item.profile, item.path, item.sha256)
-                if earlier and (earlier.get("member") or None) == (item.member or None):
-                    item.end(
-                        "duplicate",
-                        f"same content as upload {earlier['id']}, already loaded; not loaded again",
-                    )
+        mark_duplicates(works, engine)
     return works

@@ -8,8 +8,6 @@ becomes its own upload, exactly as in the DAG.
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import shutil
 import tempfile
 import uuid
@@ -18,34 +16,25 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from courtfeed.config.profile import Profile
 from courtfeed.config.template import Template
 from courtfeed.pipeline.acknowledge import acknowledgement
+from courtfeed.pipeline.fetch import DEFAULT_MAX_UNPACKED_MB, mark_duplicates, unpack_delivery
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import map_stage, over_threshold, records_file
 from courtfeed.pipeline.read import read_stage
 from courtfeed.pipeline.validate import validate_stage
-from courtfeed.pipeline.work import FileWork, write_rejects
-from courtfeed.rejects import Reject
+from courtfeed.pipeline.work import FileWork, sha256_of
 
 SAMPLE_RECORDS = 20
 
 # The same ceiling a profile gets when it does not set max_unpacked_mb.
-DEFAULT_MAX_UNPACKED_MB: int = Profile.model_fields["max_unpacked_mb"].default
+
 
 # How bad each status is, for the status of a delivery with several payloads (the worst wins).
 STATUS_SEVERITY = {"ok": 0, "loaded": 0, "duplicate": 1, "partial": 2, "rejected": 3, "failed": 4}
 
 # Summed over the payloads of a delivery in the aggregate result.
 ROW_COUNTS = ("rows_read", "rows_loaded", "rows_excluded", "rows_rejected", "rejects_total")
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def local_work(
@@ -116,56 +105,6 @@ def result_dict(work: FileWork, template: Template, with_records: bool = True) -
     else:
         out["records"] = []
     return out
-
-
-def unpack_delivery(
-    work: FileWork,
-    *,
-    max_unpacked_mb: int = DEFAULT_MAX_UNPACKED_MB,
-    pgp_private_key: str | None = None,
-    pgp_passphrase: str | None = None,
-) -> list[FileWork]:
-    """The uploads in one delivered file: the file itself when plain, else one per payload.
-
-    Mirrors the unpack half of pipeline/fetch.py's fetch_stage (same call, same limits, same
-    FileWork per payload), so the CLI and the DAG make the same uploads from the same file.
-    An unusable delivery (zip bomb, corrupt archive, decryption failure) comes back as the one
-    delivery work, ended rejected with the unpack rule as a file-level reject.
-    """
-    from courtfeed.unpack import UnpackLimits, UnpackRejected, unpack
-
-    local = Path(work.local_path)
-    try:
-        payloads = unpack(
-            local,
-            Path(work.workdir),
-            limits=UnpackLimits(max_total_bytes=max_unpacked_mb << 20),
-            gpg_private_key=pgp_private_key,
-            gpg_passphrase=pgp_passphrase,
-        )
-    except UnpackRejected as exc:
-        write_rejects(
-            work.staging("rejects.read.jsonl"), [Reject(None, None, exc.rule, str(exc))], append=False
-        )
-        return [work.end("rejected", str(exc))]
-    works = []
-    for payload in payloads:
-        if payload.member is None and Path(payload.path) == local:
-            works.append(work)  # a plain file: the delivery is the upload
-            continue
-        upload_id = str(uuid.uuid4())
-        works.append(
-            dataclasses.replace(
-                work,
-                upload_id=upload_id,
-                name=payload.name,
-                member=payload.member or payload.name,
-                local_path=str(payload.path),
-                workdir=str(Path(work.workdir) / "uploads" / upload_id),
-                sha256=sha256_of(Path(payload.path)),
-            )
-        )
-    return works
 
 
 def is_plain(works: list[FileWork]) -> bool:
@@ -279,7 +218,6 @@ def ingest(
     """
     from courtfeed.pipeline.acknowledge import write_acknowledgement
     from courtfeed.pipeline.load import load_stage
-    from courtfeed.target import ledger
     from courtfeed.target.db import engine_for, migrate
 
     engine = engine_for(target_url)
@@ -295,17 +233,10 @@ def ingest(
             pgp_private_key=pgp_private_key,
             pgp_passphrase=pgp_passphrase,
         )
+        if not forced:
+            mark_duplicates(works, engine, hint="use --force to load again")
         results = []
         for work in works:
-            if not forced and not work.ended:
-                with engine.connect() as conn:
-                    earlier = ledger.upload_with_same_content(conn, profile, work.path, work.sha256)
-                # A zip's members share the delivery's path; only the same member is the same upload.
-                if earlier and (earlier.get("member") or None) == (work.member or None):
-                    work.end(
-                        "duplicate",
-                        f"same content as upload {earlier['id']}, loaded before; use --force to load again",
-                    )
             work = prepare(work, template)
             work = load_stage(work, template, engine)
             if ack_dir:

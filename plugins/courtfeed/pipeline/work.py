@@ -7,6 +7,7 @@ file's staging folder, so each stage streams them in batches and memory stays bo
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -111,3 +112,12 @@ def rejected_rows(work: FileWork, stages: tuple[str, ...]) -> set[int]:
                     if row is not None:
                         rows.add(row)
     return rows
+
+
+def sha256_of(path: Path) -> str:
+    """A file's content identity (streamed, so any size)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
