@@ -178,7 +178,7 @@ def start_seaweedfs(start_timeout: float = 60.0) -> SeaweedFsService:
         f"-s3.localSocket={base / 's3.sock'}",
         # Small volumes: the default 30 GB limit makes the master reserve space it never needs.
         "-master.volumeSizeLimitMB=64",
-        "-volume.max=20",
+        "-volume.max=200",  # each bucket is a collection that grows several volumes at once
         *[f"-{flag}={port}" for flag, port in ports.items()],
     ]
     log_path = base / "weed.log"

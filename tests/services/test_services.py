@@ -41,13 +41,13 @@ def test_sftp_password_login_lists_and_reads_a_dropped_file(sshd, monkeypatch, t
 def test_sftp_key_login_from_uri_connection(sshd, monkeypatch):
     assert sshd.users[KEY_USER].password is None
     assert "PRIVATE KEY" in sshd.users[KEY_USER].private_key
-    sshd.put_file(KEY_USER, "in/payments.txt", b"A|B\n1|2\n")
+    sshd.put_file(KEY_USER, "services_key/payments.txt", b"A|B\n1|2\n")
     hook = _sftp_hook(monkeypatch, "cf_key_uri", sshd.airflow_connection_uri(KEY_USER))
 
-    assert hook.list_directory("in") == ["payments.txt"]
+    assert hook.list_directory("services_key") == ["payments.txt"]
     with hook.get_managed_conn() as sftp:
         buffer = io.BytesIO()
-        sftp.getfo("in/payments.txt", buffer)
+        sftp.getfo("services_key/payments.txt", buffer)
     assert buffer.getvalue() == b"A|B\n1|2\n"
 
 
