@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+
 from courtfeed.config.template import ExcludeRule
 from courtfeed.exclude import check_rule, excluded_mask
 from courtfeed.rejects import FileRejected

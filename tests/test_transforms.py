@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import phonenumbers
 import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
 from courtfeed import transforms
 from courtfeed.config.template import FieldSpec
 from courtfeed.transforms import (
@@ -18,8 +21,6 @@ from courtfeed.transforms import (
     field_source,
     split_full_name,
 )
-from hypothesis import assume, example, given, settings
-from hypothesis import strategies as st
 
 CHICAGO = "America/Chicago"
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import FileReader, open_file
 from courtfeed.rejects import Reject

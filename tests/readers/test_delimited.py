@@ -6,10 +6,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from courtfeed.readers import open_file
 from courtfeed.readers.delimited import sniff_delimiter
 from courtfeed.rejects import FileRejected
-
 from tests.readers.conftest import read_back
 
 DEMO = Path(__file__).resolve().parents[2] / "include" / "demo"

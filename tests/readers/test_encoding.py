@@ -6,12 +6,12 @@ import codecs
 import random
 
 import pytest
+
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import encoding as encoding_module
 from courtfeed.readers import open_file
 from courtfeed.readers.encoding import detect_encoding
 from courtfeed.rejects import FileRejected
-
 from tests.readers.conftest import read_back
 
 TABLE = "ID,Name\r\n1,José Peña\r\n2,Zoë\r\n"

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import open_file, table
 from courtfeed.readers.excel import cell_text
 from courtfeed.rejects import FileRejected
-
 from tests.readers.conftest import read_back
 
 DEMO = Path(__file__).resolve().parents[2] / "include" / "demo"

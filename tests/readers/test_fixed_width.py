@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from courtfeed.config.template import FixedWidthColumn
-
 from tests.readers.conftest import read_back
 
 LAYOUT = [

@@ -6,6 +6,7 @@ Building a Validator imports Great Expectations (seconds), so the tests share on
 import json
 
 import pytest
+
 from courtfeed.config.template import Template
 
 # The file spells two headers differently from the template, as relaxed matching allows:

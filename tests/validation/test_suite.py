@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from courtfeed.config.loader import ConfigError
 from courtfeed.validation import build_suite
 

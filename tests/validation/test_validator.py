@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+
 from courtfeed.config.loader import ConfigError
 from courtfeed.validation import Validator, build_suite
 
