@@ -46,5 +46,3 @@ def add_upload(ledger_engine):
         return upload_id
 
     return add
-
-

@@ -78,7 +78,12 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     dags = json.loads(out.stdout.strip().splitlines()[-1])
     assert dags["courtfeed__off_feed"][-1] is True
     # hourly by default, on data intervals in the agency's own timezone
-    assert dags["courtfeed__default_feed"] == ["CronDataIntervalTimetable", "0 * * * *", "America/Chicago", False]
+    assert dags["courtfeed__default_feed"] == [
+        "CronDataIntervalTimetable",
+        "0 * * * *",
+        "America/Chicago",
+        False,
+    ]
 
 
 def test_parse_reads_no_heavy_library():
