@@ -28,13 +28,15 @@ PY = sys.executable
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    out, err = proc.communicate()
-    if os.waitstatus_to_exitcode(status) not in (0,):
-        raise RuntimeError(f"{cmd[:3]} failed: {err[-3000:]}\n{out[-2000:]}")
+    # Output goes to files, not pipes: waiting on the child while it fills a pipe would hang.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            err.seek(0)
+            raise RuntimeError(f"{cmd[:3]} failed: {err.read()[-3000:]}")
     return elapsed, usage.ru_maxrss // 1024
 
 

@@ -42,6 +42,9 @@ def profile_doc(profile: Profile) -> str:
     return "\n".join(lines)
 
 
+_TEMPLATE_ENTITIES: dict[str, list[str]] = {}  # per parse: the dag-processor parses in a fresh process
+
+
 def entity_assets(profile: Profile) -> dict:
     """The Airflow Assets a profile's loads update: one per entity of its template and agency.
 
@@ -52,10 +55,12 @@ def entity_assets(profile: Profile) -> dict:
 
     from courtfeed.config.loader import ConfigError, resolve_template
 
-    try:
-        entities = resolve_template(profile.template).entities
-    except ConfigError:
-        return {}
+    if profile.template not in _TEMPLATE_ENTITIES:  # many profiles share a template: read it once
+        try:
+            _TEMPLATE_ENTITIES[profile.template] = resolve_template(profile.template).entities
+        except ConfigError:
+            _TEMPLATE_ENTITIES[profile.template] = []
+    entities = _TEMPLATE_ENTITIES[profile.template]
     return {
         e: Asset(
             name=f"courtfeed.{profile.agency}.{e}", uri=f"courtfeed://{profile.agency}/{e}", group="courtfeed"
