@@ -4,7 +4,6 @@ taken again, a done marker is waited for, and a cycle is capped."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 import time
@@ -13,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 import yaml
 
+from tests.e2e.feeds import target_connection_json
 from tests.services import PASSWORD_USER
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,18 +43,9 @@ def feed(tmp_path: Path, sshd, pg_url: str, drop: Path, monkeypatch):
     (include / "templates" / "metro_hearings.yaml").write_text(
         (REPO / "include" / "templates" / "metro_hearings.yaml").read_text()
     )
-    url = sa.engine.make_url(pg_url)
-    target = {
-        "conn_type": "postgres",
-        "host": url.host,
-        "port": url.port,
-        "login": url.username,
-        "password": url.password,
-        "schema": url.database,
-    }
     monkeypatch.setenv("COURTFEED_INCLUDE", str(include))
     monkeypatch.setenv("AIRFLOW_CONN_SFTP_PICKUP", sshd.airflow_connection_json(PASSWORD_USER))
-    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", json.dumps(target))
+    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", target_connection_json(pg_url))
     name = f"pickup_{uuid.uuid4().hex[:8]}"
 
     def configure(**source) -> None:

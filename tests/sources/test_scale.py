@@ -3,7 +3,6 @@ in capped cycles, in bounded time and memory. The figures are printed for the re
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import subprocess
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 import yaml
 
 from courtfeed.sources.sftp import SftpSource
+from tests.e2e.feeds import target_connection_json
 from tests.services import PASSWORD_USER
 
 pytestmark = pytest.mark.integration
@@ -139,18 +139,9 @@ def test_a_cycle_is_capped_and_the_rest_wait_for_the_next_run(
         "template": "metro_hearings",
     }
     (include / "profiles" / "scale_feed.yaml").write_text(yaml.safe_dump(profile))
-    url = sa.engine.make_url(pg_url)
-    target = {
-        "conn_type": "postgres",
-        "host": url.host,
-        "port": url.port,
-        "login": url.username,
-        "password": url.password,
-        "schema": url.database,
-    }
     monkeypatch.setenv("COURTFEED_INCLUDE", str(include))
     monkeypatch.setenv("AIRFLOW_CONN_SFTP_SCALE", sshd.airflow_connection_json(PASSWORD_USER))
-    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", json.dumps(target))
+    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", target_connection_json(pg_url))
 
     timings = []
 
