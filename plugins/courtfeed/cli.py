@@ -115,9 +115,27 @@ def _unpack_options(args) -> dict:
     return options
 
 
+def _from_profile(args) -> None:
+    """--profile P fills in what the profile knows: template, timezone and agency (flags win)."""
+    if args.profile:
+        from courtfeed.config.loader import load_profile_file, profiles_dir
+
+        profile = load_profile_file(profiles_dir() / f"{args.profile}.yaml")
+        args.template = args.template or profile.template
+        args.timezone = args.timezone or profile.timezone
+        if hasattr(args, "agency"):
+            args.agency = args.agency or profile.agency
+    if not args.template:
+        raise SystemExit("courtfeed: give --template NAME_OR_PATH or --profile NAME")
+    args.timezone = args.timezone or "UTC"
+    if hasattr(args, "agency"):
+        args.agency = args.agency or "default"
+
+
 def cmd_preview(args) -> int:
     from courtfeed.pipeline.run import preview
 
+    _from_profile(args)
     result = preview(
         Path(args.file), _template(args.template), timezone=args.timezone, **_unpack_options(args)
     )
@@ -128,6 +146,7 @@ def cmd_preview(args) -> int:
 def cmd_ingest(args) -> int:
     from courtfeed.pipeline.run import ingest
 
+    _from_profile(args)
     result = ingest(
         Path(args.file),
         _template(args.template),
@@ -261,8 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
             "each file inside it is its own upload.",
         )
         p.add_argument("file")
-        p.add_argument("--template", required=True, help="template name in include/templates, or a YAML path")
-        p.add_argument("--timezone", default="UTC", help="the agency's IANA timezone for dates in the file")
+        p.add_argument("--template", help="template name in include/templates, or a YAML path")
+        p.add_argument(
+            "--profile", help="take template, timezone and agency from include/profiles/<NAME>.yaml"
+        )
+        p.add_argument("--timezone", help="the agency's IANA timezone for dates in the file (default UTC)")
         p.add_argument(
             "--json",
             action="store_true",
@@ -286,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--target", help="SQLAlchemy URL (default: COURTFEED_TARGET_URL or .run/courtfeed.db)"
             )
-            p.add_argument("--agency", default="default")
+            p.add_argument("--agency", help="tenant of the records (default: the profile's, else 'default')")
             p.add_argument("--force", action="store_true", help="load even if the same content was loaded")
             p.add_argument("--ack-dir", help="write the acknowledgement JSON and rejects CSV here")
         p.set_defaults(func=func)

@@ -154,3 +154,14 @@ def test_reject_threshold_rejects_the_whole_file(tmp_path: Path):
     assert "reject_threshold" in out["message"]
     assert all(r["rule"] for r in out["rejects"])
     assert {r["column"] for r in out["rejects"]} <= {"HEARING_DATE", "DOB"}
+
+
+def test_profile_gives_template_timezone_and_agency(tmp_path: Path):
+    target = f"sqlite:///{tmp_path / 't.db'}"
+    proc = run_cli("ingest", str(HEARINGS), "--profile", "metro_hearings", "--target", target, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["template"] == "metro_hearings" and out["agency"] == "metro-county"
+    assert out["records"][0]["event"]["starts_at"] == "2026-12-24T10:15:00-06:00"  # America/Chicago
+    missing = run_cli("preview", str(HEARINGS))
+    assert missing.returncode != 0 and "--template NAME_OR_PATH or --profile NAME" in missing.stderr
