@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from courtfeed.config.fields import (
-    ENTITY_ORDER,
     EVENT_FALLBACK_KEY,
     NATURAL_KEYS,
     field_kind,
@@ -157,16 +156,3 @@ def _blank(series: pd.Series | None, index: pd.Index) -> pd.Series:
     if series is None:
         return pd.Series(True, index=index)
     return series.isna() | series.map(lambda v: isinstance(v, str) and not v.strip())
-
-
-def sample_records(mapped: dict[str, list[dict]], limit: int = 20) -> list[dict]:
-    """The first records of a batch as {entity: {field: value}} per source row, for previews."""
-    out: list[dict] = []
-    for entity in ENTITY_ORDER:
-        if entity == "contact":
-            continue  # contacts do not line up one per row; they show in the counts
-        for i, rec in enumerate(mapped.get(entity, [])[:limit]):
-            while len(out) <= i:
-                out.append({})
-            out[i][entity] = rec
-    return out[:limit]

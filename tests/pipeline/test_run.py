@@ -165,3 +165,14 @@ def test_profile_gives_template_timezone_and_agency(tmp_path: Path):
     assert out["records"][0]["event"]["starts_at"] == "2026-12-24T10:15:00-06:00"  # America/Chicago
     missing = run_cli("preview", str(HEARINGS))
     assert missing.returncode != 0 and "--template NAME_OR_PATH or --profile NAME" in missing.stderr
+
+
+def test_fewer_rows_than_min_rows_rejects_the_file(tmp_path: Path):
+    tpl = resolve_template("metro_hearings").model_copy(update={"min_rows": 251})
+    out = preview(HEARINGS, tpl)
+    assert out["status"] == "rejected"
+    assert out["message"] == "the file has 250 data rows, the template expects at least 251"
+    assert (
+        preview(HEARINGS, resolve_template("metro_hearings").model_copy(update={"min_rows": 250}))["status"]
+        == "ok"
+    )

@@ -1,9 +1,8 @@
-"""check_expectations and check_file_level: one readable line per problem."""
+"""check_expectations: one readable line per problem."""
 
 import json
-from types import SimpleNamespace
 
-from courtfeed.validation import check_expectations, check_file_level
+from courtfeed.validation import check_expectations
 
 
 def test_a_sound_template_has_no_problems(template, include_dir):
@@ -70,23 +69,3 @@ def test_missing_suite_file_and_bad_suite_entries_are_reported(make_template, tm
     assert "'absent'" in problems[0] and "does not exist" in problems[0]
     assert "'bad'" in problems[1] and "expect_column_values_to_be_shiny" in problems[1]
     assert all(p.startswith("template 'hearings': ") for p in problems)
-
-
-def test_too_few_rows(make_template):
-    template = make_template(min_rows=1)
-    match = SimpleNamespace(resolved={}, missing=[], new=[], suggestions={})
-    assert check_file_level(template, match, 0) == ["file has 0 data rows, the template expects at least 1"]
-    assert check_file_level(template, match, 1) == []
-
-
-def test_missing_columns_are_named_with_suggestions(template):
-    match = SimpleNamespace(
-        resolved={},
-        missing=["CASE_NO", "HEARING_DATE"],
-        new=["CASE_NUM"],
-        suggestions={"CASE_NO": ["CASE_NUM"]},
-    )
-    assert check_file_level(template, match, 10) == [
-        "required column CASE_NO is missing from the file (did you mean CASE_NUM?)",
-        "column HEARING_DATE is missing from the file",
-    ]

@@ -10,8 +10,8 @@
 Importing this package does not import pandas or Great Expectations.
 """
 
-from courtfeed.validation.checks import check_expectations, check_file_level
+from courtfeed.validation.checks import check_expectations
 from courtfeed.validation.suite import build_suite
 from courtfeed.validation.validator import ValidationResult, Validator
 
-__all__ = ["ValidationResult", "Validator", "build_suite", "check_expectations", "check_file_level"]
+__all__ = ["ValidationResult", "Validator", "build_suite", "check_expectations"]

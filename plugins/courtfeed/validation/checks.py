@@ -3,7 +3,6 @@
 - check_expectations: for ``courtfeed check``. GX silently drops an expectation it cannot
   build, so every expectation of a template (and of its named suites) is built on its own to
   name the bad ones, and the whole suite is built to prove nothing else got dropped.
-- check_file_level: per file, before or after reading: missing columns and too few rows.
 """
 
 from __future__ import annotations
@@ -119,32 +118,5 @@ def check_expectations(template: Template, include_dir: Path | None = None) -> l
     if dropped:
         problems.append(
             f"{prefix}: Great Expectations dropped {dropped} of {len(suite['expectations'])} expectations"
-        )
-    return problems
-
-
-def check_file_level(template: Template, match: Any, rows_total: int) -> list[str]:
-    """File-level problems: template columns missing from the file, fewer rows than min_rows.
-
-    ``match`` is a ColumnMatch (courtfeed.columns); only its ``missing`` list and its optional
-    ``suggestions`` ({missing column -> close file column(s)}) are used. ``rows_total`` counts
-    data rows (after the header, before exclusions). Messages name columns and counts only.
-    """
-    problems = []
-    required = {str(c) for c in template.required_columns()}
-    suggestions = getattr(match, "suggestions", None) or {}
-    for column in getattr(match, "missing", None) or []:
-        kind = "required column" if str(column) in required else "column"
-        line = f"{kind} {column} is missing from the file"
-        hint = suggestions.get(column) if isinstance(suggestions, dict) else None
-        if isinstance(hint, (list, tuple)):
-            hint = ", ".join(str(h) for h in hint)
-        if hint:
-            line += f" (did you mean {hint}?)"
-        problems.append(line)
-    if rows_total < template.min_rows:
-        problems.append(
-            f"file has {rows_total} data row{'s' if rows_total != 1 else ''}, "
-            f"the template expects at least {template.min_rows}"
         )
     return problems
