@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,20 +10,11 @@ import sqlalchemy as sa
 
 from courtfeed.config.loader import resolve_template
 from courtfeed.pipeline.run import ingest, preview
+from tests.cli import run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "include" / "demo"
 HEARINGS = DEMO / "metro_hearings_20261128.txt"
-
-
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "courtfeed.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        cwd=REPO,
-    )
 
 
 def test_preview_json_contract_for_the_demo_hearings():

@@ -21,6 +21,7 @@ import yaml
 
 from courtfeed.config.loader import load_template_file
 from courtfeed.pipeline.run import ingest, preview
+from tests.cli import run_cli
 from tests.unpack.conftest import MIB, PASSPHRASE, write_zero_zip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,19 +114,6 @@ def two_member_zip(tmp_path: Path) -> Path:
         archive.writestr("a.csv", A_CSV)
         archive.writestr("b.csv", B_CSV)
     return path
-
-
-def run_cli(*args, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, "-m", "courtfeed.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COURTFEED_DEBUG": "", **(env or {})},
-        cwd=REPO,
-        timeout=300,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
 
 
 def test_zip_with_two_members_is_two_uploads(tmp_path: Path, template, target: Path):

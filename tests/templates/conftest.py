@@ -7,15 +7,14 @@ subprocess exactly as a user runs it, so a traceback or a stray print would show
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import yaml
+
+from tests import cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -32,15 +31,7 @@ class CliResult:
 
 
 def run_cli(*args: str, env: dict | None = None) -> CliResult:
-    proc = subprocess.run(
-        [sys.executable, "-m", "courtfeed.cli", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COURTFEED_DEBUG": "", **(env or {})},
-        cwd=REPO,
-        timeout=300,
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
+    proc = cli.run_cli(*args, env=env)
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
