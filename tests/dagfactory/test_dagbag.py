@@ -51,6 +51,15 @@ def test_dag_shape(dagbag):
     assert sensor.mode == "reschedule" and sensor.soft_fail is True
     assert dag.task_dict["file.fetch"].map_index_template == "{{ file_name }}"
     assert "force_files" in dag.params
+    # the tasks that connect to the server share its pool; the others do not
+    assert {
+        t: dag.task_dict[t].pool for t in ("list_new_files", "file.fetch", "file.finalize", "file.read")
+    } == {
+        "list_new_files": "sftp_demo",
+        "file.fetch": "sftp_demo",
+        "file.finalize": "sftp_demo",
+        "file.read": "default_pool",
+    }
 
 
 def test_schedule_default_and_paused_when_disabled(tmp_path: Path):

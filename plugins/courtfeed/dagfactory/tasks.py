@@ -140,24 +140,29 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
     return [w.to_dict() for w in works]
 
 
-def _guarded(stage: str, work_dicts: list[dict], run) -> list[dict]:
-    """Run a stage on each payload; an unexpected error records that upload as failed, and the
-    task fails after the others of the delivery were handled."""
+def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> list[dict]:
+    """Run a stage on each payload of a delivery; the task fails after all of them were handled.
+
+    Read, validate and map skip payloads that already ended, and record an unexpected error as
+    a failed upload. Load runs on every payload (it writes the ledger row of ended ones too) and
+    records its own failures.
+    """
     from courtfeed.pipeline.load import record_ended
     from courtfeed.pipeline.work import FileWork
 
     out, failure = [], None
     for work_dict in work_dicts:
         work = FileWork.from_dict(work_dict)
-        if not work.ended:
+        if load or not work.ended:
             try:
                 work = run(work)
             except Exception as exc:
-                work.end("failed", f"{stage} failed: {type(exc).__name__}")
-                record_ended(runtime.target_engine(), work)
+                if not load:
+                    work.end("failed", f"{stage} failed: {type(exc).__name__}")
+                    record_ended(runtime.target_engine(), work)
                 failure = failure or exc
             log.info(
-                "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d",
+                "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d; counts %s",
                 work.upload_id,
                 stage,
                 work.status or "ok",
@@ -165,6 +170,7 @@ def _guarded(stage: str, work_dicts: list[dict], run) -> list[dict]:
                 work.rows_excluded,
                 work.rows_rejected,
                 work.rows_mapped,
+                work.counts,
             )
         out.append(work.to_dict())
     if failure is not None:
@@ -196,21 +202,9 @@ def map_rows(profile_name: str, works: list[dict]) -> list[dict]:
 def load(profile_name: str, works: list[dict]) -> list[dict]:
     """Each payload in its own transaction (load_stage records rejected and failed ones too)."""
     from courtfeed.pipeline.load import load_stage
-    from courtfeed.pipeline.work import FileWork
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    out, failure = [], None
-    for work_dict in works:
-        work = FileWork.from_dict(work_dict)
-        try:
-            work = load_stage(work, template, runtime.target_engine())
-        except Exception as exc:  # already recorded as failed by load_stage
-            failure = failure or exc
-        log.info("upload %s: %s; counts %s", work.upload_id, work.status, work.counts)
-        out.append(work.to_dict())
-    if failure is not None:
-        raise failure
-    return out
+    return _guarded("load", works, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
 
 
 def finalize(profile_name: str, works: list[dict]) -> dict:

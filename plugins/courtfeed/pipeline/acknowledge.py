@@ -11,8 +11,8 @@ from courtfeed.pipeline.work import FileWork, read_rejects
 REJECTS_IN_JSON = 1_000  # the CSV has them all
 
 
-def acknowledgement(work: FileWork) -> dict:
-    rejects = read_rejects(work)
+def acknowledgement(work: FileWork, rejects: list | None = None) -> dict:
+    rejects = read_rejects(work) if rejects is None else rejects
     return {
         "upload_id": work.upload_id,
         "file": work.name,
@@ -41,11 +41,12 @@ def write_acknowledgement(work: FileWork, folder: Path) -> tuple[Path, Path]:
     stem = f"{work.name}.{work.upload_id[:8]}"
     json_path = folder / f"{stem}.ack.json"
     csv_path = folder / f"{stem}.rejects.csv"
-    json_path.write_text(json.dumps(acknowledgement(work), indent=2, default=str), encoding="utf-8")
+    rejects = read_rejects(work)
+    json_path.write_text(json.dumps(acknowledgement(work, rejects), indent=2, default=str), encoding="utf-8")
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["row", "column", "rule", "message"])
-        for r in read_rejects(work):
+        for r in rejects:
             writer.writerow([r.row if r.row is not None else "", r.column or "", r.rule, r.message])
     work.ack_path = str(json_path)
     return json_path, csv_path
