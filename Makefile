@@ -43,9 +43,11 @@ bench: $(STAMP) system-deps
 check: $(STAMP)
 	$(BIN)/courtfeed check
 
+## lint: ruff (style, imports, bugs) and mypy (types) over the engine
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .
