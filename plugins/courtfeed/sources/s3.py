@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any
 
 from courtfeed.sources.base import RemoteFile, SourceError, collision_free
 
@@ -57,7 +58,8 @@ class S3Source:
 
         self.conn_id, self.bucket = conn_id, bucket
         self.hook = S3Hook(aws_conn_id=conn_id)
-        self.client = None
+        # a boto3 S3 client while the source is open (boto3 ships no type stubs here)
+        self.client: Any = None
 
     def __enter__(self) -> S3Source:
         try:
