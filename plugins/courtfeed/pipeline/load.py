@@ -99,6 +99,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 totals = counts.setdefault(entity, {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0})
                 ids = created.setdefault(entity, [])
                 total = (work.counts.get(entity) or {}).get("records")
+                progress.rows(f"load {entity}s", 0, total)
                 for records in iter_records(records_file(work, entity), entity):
                     c = loader.load(entity, records)
                     totals["created"] += c.created

@@ -28,6 +28,7 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
     for e in template.entities:
         records_file(work, e).unlink(missing_ok=True)
     mapped = done = 0
+    progress.rows("map", 0, work.rows_read - work.rows_excluded)
     for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
         if already_rejected:
             keep = [r not in already_rejected for r in rows]

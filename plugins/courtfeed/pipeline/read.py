@@ -33,6 +33,7 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
             raise FileRejected(describe_drift(match, required), rule="missing_columns")
         writer = RowWriter(work.staging(ROWS_FILE), work.columns)
         read = excluded = 0
+        progress.rows("read", 0)  # the stage starts: its rate counts from here
         for batch in reader.batches:
             read += len(batch.frame) + len(batch.rejects)
             write_rejects(rejects_path, batch.rejects)

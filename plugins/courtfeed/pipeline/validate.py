@@ -24,6 +24,7 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
         return work
     validator = Validator(suite)
     warnings = done = 0
+    progress.rows("validate", 0, work.rows_read - work.rows_excluded)
     for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
         result = validator.validate(frame, rows)
         write_rejects(rejects_path, result.rejects)
