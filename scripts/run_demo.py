@@ -456,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sftp-port", type=int, default=int(os.environ.get("COURTFEED_DEMO_SFTP_PORT", "2222"))
     )
-    parser.add_argument("--health-timeout", type=float, default=180)
+    # a busy 2-core machine may take minutes to bring the api-server up
+    parser.add_argument("--health-timeout", type=float, default=360)
     parser.add_argument("--run-timeout", type=float, default=240, help="seconds to wait for the demo runs")
     parser.add_argument("--keep-data", action="store_true", help="keep .run/courtfeed.db from the last run")
     parser.add_argument("--exit-after-summary", action="store_true", help="stop everything after the summary")
