@@ -420,7 +420,7 @@ def run(args: argparse.Namespace, started: Started) -> int:
     log = AIRFLOW_HOME / "standalone.log"
     say(f"starting airflow standalone (log: {log})")
     airflow = started.start("airflow", [str(BIN / "airflow"), "standalone"], env, log)
-    api = AirflowApi(f"http://localhost:{args.airflow_port}", user="admin", home=AIRFLOW_HOME)
+    api = AirflowApi(f"http://localhost:{args.airflow_port}", user="admin", home=AIRFLOW_HOME, timeout=60)
     wait_healthy(api, airflow, log, args.health_timeout)
 
     dag_ids = demo_dag_ids()

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 GENERATED_PASSWORDS = "simple_auth_manager_passwords.json.generated"
+GET_ATTEMPTS = 3
 
 
 class AirflowApiError(Exception):
@@ -64,10 +66,18 @@ class AirflowApi:
         return self._password or default_password(self.user, self._home)
 
     def _send(self, method: str, path: str, **kwargs):
-        try:
-            return self.http.request(method, path, **kwargs)
-        except Exception as exc:
-            raise AirflowApiError(f"cannot reach Airflow at {self.base_url}: {type(exc).__name__}") from None
+        # A busy api-server can miss one timeout: reads are retried, writes are not (a trigger
+        # that timed out may still have been made).
+        attempts = GET_ATTEMPTS if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.http.request(method, path, **kwargs)
+            except Exception as exc:
+                if attempt == attempts:
+                    raise AirflowApiError(
+                        f"cannot reach Airflow at {self.base_url}: {type(exc).__name__}"
+                    ) from None
+                time.sleep(attempt)
 
     def _auth(self) -> dict:
         if self._token is None:
