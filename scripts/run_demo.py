@@ -284,6 +284,17 @@ def runs_since(api: AirflowApi, dag_id: str, since: datetime) -> list[dict]:
     ]
 
 
+def end_leftover_runs(api: AirflowApi, dag_ids: list[str], since: datetime) -> None:
+    """Runs an earlier `make run` left unfinished (stopped mid-run) would hold the demo DAGs
+    (max_active_runs=1) and the new runs would only queue behind them: mark them failed."""
+    for dag_id in dag_ids:
+        for run in api.runs(dag_id, limit=50, newest_first=True):
+            started = _when(run.get("queued_at")) or _when(run.get("start_date"))
+            if run["state"] in ("running", "queued") and (started is None or started < since):
+                api.set_run_state(dag_id, run["dag_run_id"], "failed")
+                say(f"{dag_id}: marked {run['dag_run_id']}, left over from an earlier start, failed")
+
+
 def start_runs(api: AirflowApi, dag_ids: list[str], since: datetime) -> None:
     """Unpause each demo DAG and make sure it runs once.
 
@@ -429,6 +440,7 @@ def run(args: argparse.Namespace, started: Started) -> int:
         states: dict[str, str] = {}
     else:
         wait_for_dags(api, dag_ids, env, timeout=120)
+        end_leftover_runs(api, dag_ids, since)
         start_runs(api, dag_ids, since)
         states = wait_for_runs(api, dag_ids, since, args.run_timeout)
     print_summary(env, states)
@@ -458,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     # a busy 2-core machine may take minutes to bring the api-server up
     parser.add_argument("--health-timeout", type=float, default=360)
-    parser.add_argument("--run-timeout", type=float, default=240, help="seconds to wait for the demo runs")
+    parser.add_argument("--run-timeout", type=float, default=600, help="seconds to wait for the demo runs")
     parser.add_argument("--keep-data", action="store_true", help="keep .run/courtfeed.db from the last run")
     parser.add_argument("--exit-after-summary", action="store_true", help="stop everything after the summary")
     args = parser.parse_args(argv)

@@ -139,6 +139,10 @@ class AirflowApi:
             params["order_by"] = "-id"
         return self.request("GET", f"/dags/{dag_id}/dagRuns", params=params).get("dag_runs", [])
 
+    def set_run_state(self, dag_id: str, run_id: str, state: str) -> dict:
+        """Mark a run success, failed or queued (as the UI's "Mark run as" does)."""
+        return self.request("PATCH", f"/dags/{dag_id}/dagRuns/{run_id}", json={"state": state})
+
     def dag_run(self, dag_id: str, run_id: str) -> dict:
         return self.request("GET", f"/dags/{dag_id}/dagRuns/{run_id}")
 
