@@ -27,12 +27,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+
+from courtfeed.airflow_api import AirflowApi, AirflowApiError, generated_passwords
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
@@ -203,59 +203,13 @@ def start_sftp(started: Started, env: dict[str, str], port: int) -> str:
 # -- Airflow -----------------------------------------------------------------------------------
 
 
-class AirflowAPI:
-    """The few REST calls the demo needs, authenticated as the standalone admin."""
-
-    def __init__(self, port: int):
-        self.base = f"http://localhost:{port}"
-        self.token: str | None = None
-
-    def _request(self, method: str, path: str, body: dict | None = None, auth: bool = True) -> dict:
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if auth:
-            if self.token is None:
-                self.login()
-            headers["Authorization"] = f"Bearer {self.token}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"{}")
-
-    def health(self) -> dict:
-        return self._request("GET", "/api/v2/monitor/health", auth=False)
-
-    def login(self) -> None:
-        user, password = admin_login()
-        reply = self._request("POST", "/auth/token", {"username": user, "password": password}, auth=False)
-        self.token = reply["access_token"]
-
-    def dags(self) -> dict[str, dict]:
-        reply = self._request("GET", "/api/v2/dags?dag_id_pattern=courtfeed__&limit=1000")
-        return {d["dag_id"]: d for d in reply.get("dags", [])}
-
-    def import_errors(self) -> list[dict]:
-        return self._request("GET", "/api/v2/importErrors?limit=20").get("import_errors", [])
-
-    def unpause(self, dag_id: str) -> None:
-        self._request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self._request("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=50&order_by=-id").get(
-            "dag_runs", []
-        )
-
-    def trigger(self, dag_id: str) -> dict:
-        return self._request("POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": {}})
-
-
 def admin_login() -> tuple[str, str]:
-    passwords = AIRFLOW_HOME / "simple_auth_manager_passwords.json.generated"
-    users = json.loads(passwords.read_text())
+    users = generated_passwords(AIRFLOW_HOME)
     user = "admin" if "admin" in users else next(iter(users))
     return user, users[user]
 
 
-def wait_healthy(api: AirflowAPI, airflow: subprocess.Popen, log: Path, timeout: float) -> None:
+def wait_healthy(api: AirflowApi, airflow: subprocess.Popen, log: Path, timeout: float) -> None:
     started = time.monotonic()
     last_report = started
     waiting_for = "the api-server"
@@ -263,14 +217,11 @@ def wait_healthy(api: AirflowAPI, airflow: subprocess.Popen, log: Path, timeout:
         if airflow.poll() is not None:
             raise DemoError(f"airflow standalone exited (code {airflow.returncode}):\n{log_tail(log)}")
         try:
-            health = api.health()
-            waiting_for = ", ".join(
-                name for name, part in sorted(health.items()) if (part or {}).get("status") != "healthy"
-            )
+            waiting_for = ", ".join(api.unhealthy())
             if not waiting_for:
                 say(f"Airflow is healthy after {time.monotonic() - started:.0f} s")
                 return
-        except (urllib.error.URLError, ConnectionError, TimeoutError, json.JSONDecodeError):
+        except AirflowApiError:
             pass
         if time.monotonic() - last_report >= 15:
             say(f"waiting for Airflow ({time.monotonic() - started:.0f} s): {waiting_for} not healthy yet")
@@ -294,11 +245,11 @@ def demo_dag_ids() -> list[str]:
     return ids
 
 
-def wait_for_dags(api: AirflowAPI, wanted: list[str], env: dict[str, str], timeout: float) -> dict[str, dict]:
+def wait_for_dags(api: AirflowApi, wanted: list[str], env: dict[str, str], timeout: float) -> dict[str, dict]:
     started = time.monotonic()
     reserialized = False
     while True:
-        dags = api.dags()
+        dags = api.dags("courtfeed__")
         missing = [d for d in wanted if d not in dags]
         if not missing:
             say(f"{len(wanted)} demo DAGs are parsed: {', '.join(wanted)}")
@@ -325,15 +276,26 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def runs_since(api: AirflowAPI, dag_id: str, since: datetime) -> list[dict]:
+def runs_since(api: AirflowApi, dag_id: str, since: datetime) -> list[dict]:
     return [
         r
-        for r in api.runs(dag_id)
+        for r in api.runs(dag_id, limit=50, newest_first=True)
         if (_when(r.get("queued_at")) or _when(r.get("start_date")) or since) >= since
     ]
 
 
-def start_runs(api: AirflowAPI, dag_ids: list[str], since: datetime) -> None:
+def end_leftover_runs(api: AirflowApi, dag_ids: list[str], since: datetime) -> None:
+    """Runs an earlier `make run` left unfinished (stopped mid-run) would hold the demo DAGs
+    (max_active_runs=1) and the new runs would only queue behind them: mark them failed."""
+    for dag_id in dag_ids:
+        for run in api.runs(dag_id, limit=50, newest_first=True):
+            started = _when(run.get("queued_at")) or _when(run.get("start_date"))
+            if run["state"] in ("running", "queued") and (started is None or started < since):
+                api.set_run_state(dag_id, run["dag_run_id"], "failed")
+                say(f"{dag_id}: marked {run['dag_run_id']}, left over from an earlier start, failed")
+
+
+def start_runs(api: AirflowApi, dag_ids: list[str], since: datetime) -> None:
     """Unpause each demo DAG and make sure it runs once.
 
     Profiles are enabled, so the scheduler makes a scheduled run as soon as a DAG is unpaused
@@ -343,10 +305,10 @@ def start_runs(api: AirflowAPI, dag_ids: list[str], since: datetime) -> None:
     """
     pending = {}
     for dag_id in dag_ids:
-        api.unpause(dag_id)
+        api.set_paused(dag_id, False)
         pending[dag_id] = time.monotonic()
     while pending:
-        dags = api.dags()
+        dags = api.dags("courtfeed__")
         for dag_id, asked in list(pending.items()):
             if runs_since(api, dag_id, since):
                 say(f"{dag_id}: a run has started")
@@ -362,7 +324,7 @@ def start_runs(api: AirflowAPI, dag_ids: list[str], since: datetime) -> None:
             time.sleep(2)
 
 
-def wait_for_runs(api: AirflowAPI, dag_ids: list[str], since: datetime, timeout: float) -> dict[str, str]:
+def wait_for_runs(api: AirflowApi, dag_ids: list[str], since: datetime, timeout: float) -> dict[str, str]:
     """Wait until each DAG has a finished run since `since`; with max_active_runs=1 the first one
     to finish is the one that picked up the demo files."""
     started = time.monotonic()
@@ -402,8 +364,6 @@ def print_summary(env: dict[str, str], states: dict[str, str]) -> None:
         print("Files: `courtfeed status --json` is not available yet:")
         print("  " + (done.stderr.strip().splitlines() or ["(no output)"])[-1])
         return
-    if isinstance(rows, dict):  # tolerate {"uploads": [...]}
-        rows = rows.get("uploads") or rows.get("rows") or []
     if not rows:
         print("Files: no uploads in the ledger yet.")
         return
@@ -471,7 +431,7 @@ def run(args: argparse.Namespace, started: Started) -> int:
     log = AIRFLOW_HOME / "standalone.log"
     say(f"starting airflow standalone (log: {log})")
     airflow = started.start("airflow", [str(BIN / "airflow"), "standalone"], env, log)
-    api = AirflowAPI(args.airflow_port)
+    api = AirflowApi(f"http://localhost:{args.airflow_port}", user="admin", home=AIRFLOW_HOME, timeout=60)
     wait_healthy(api, airflow, log, args.health_timeout)
 
     dag_ids = demo_dag_ids()
@@ -480,6 +440,7 @@ def run(args: argparse.Namespace, started: Started) -> int:
         states: dict[str, str] = {}
     else:
         wait_for_dags(api, dag_ids, env, timeout=120)
+        end_leftover_runs(api, dag_ids, since)
         start_runs(api, dag_ids, since)
         states = wait_for_runs(api, dag_ids, since, args.run_timeout)
     print_summary(env, states)
@@ -507,8 +468,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sftp-port", type=int, default=int(os.environ.get("COURTFEED_DEMO_SFTP_PORT", "2222"))
     )
-    parser.add_argument("--health-timeout", type=float, default=180)
-    parser.add_argument("--run-timeout", type=float, default=240, help="seconds to wait for the demo runs")
+    # a busy 2-core machine may take minutes to bring the api-server up
+    parser.add_argument("--health-timeout", type=float, default=360)
+    parser.add_argument("--run-timeout", type=float, default=600, help="seconds to wait for the demo runs")
     parser.add_argument("--keep-data", action="store_true", help="keep .run/courtfeed.db from the last run")
     parser.add_argument("--exit-after-summary", action="store_true", help="stop everything after the summary")
     args = parser.parse_args(argv)

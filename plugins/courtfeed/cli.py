@@ -1,4 +1,9 @@
-"""The `courtfeed` command line: check, preview, ingest, status, automap, reprocess."""
+"""The `courtfeed` command line: check, doctor, preview, ingest, status, automap, reprocess, migrate.
+
+Output is quiet and free of cell values by default: counts, statuses, file names and reasons.
+Mapped records (names, birth dates, phones) are printed only with --show-records N (preview,
+for the person checking a template, shows a few unless told otherwise).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,11 @@ import argparse
 import json
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+
+# Sample records in preview --json (the design's contract: "the first mapped records, up to 20").
+SAMPLE_JSON = 20
 
 
 class UsageError(Exception):
@@ -15,6 +24,15 @@ class UsageError(Exception):
 
 def _print_json(data) -> None:
     print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def _progress(args):
+    """Progress on a terminal; nothing for --json or when the output goes to a pipe or a file."""
+    if args.json or not sys.stdout.isatty():
+        return nullcontext()
+    from courtfeed import progress
+
+    return progress.on_terminal(sys.stdout)
 
 
 def _template(name_or_path: str):
@@ -30,30 +48,14 @@ def _target_url(arg: str | None) -> str:
 
 
 def cmd_check(args) -> int:
-    from courtfeed.config.loader import check_all, include_dir
+    from courtfeed.config.loader import include_dir
+    from courtfeed.doctor.config import check_problems
 
     include = Path(args.include) if args.include else include_dir()
     known = None
     if args.connections:
         known = set(filter(None, (c.strip() for c in args.connections.split(","))))
-    problems = check_all(include, known)
-    try:
-        from courtfeed.config.loader import load_template_file
-        from courtfeed.exclude import check_rule
-        from courtfeed.validation import check_expectations
-
-        for path in sorted((include / "templates").glob("*.y*ml")):
-            try:
-                tpl = load_template_file(path)
-            except Exception:
-                continue  # already reported by check_all
-            problems.extend(f"{path}: {p}" for p in check_expectations(tpl, include))
-            for i, rule in enumerate(tpl.exclude):
-                problem = check_rule(rule)
-                if problem:
-                    problems.append(f"{path}: exclude.{i}: {problem}")
-    except ImportError:
-        pass
+    problems = check_problems(include, known)
     for line in problems:
         print(line)
     if problems:
@@ -64,7 +66,7 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _human(result: dict) -> None:
+def _human(result: dict, show_records: int = 0) -> None:
     print(
         f"{result['file']}: {result['status']}" + (f" ({result['message']})" if result.get("message") else "")
     )
@@ -93,8 +95,17 @@ def _human(result: dict) -> None:
                 f"  {u['member']}: {u['status']}, read {u['rows_read']}, loaded {u['rows_loaded']}, "
                 f"excluded {u['rows_excluded']}, rejected {u['rows_rejected']}"
             )
-    for rec in (result.get("records") or [])[:5]:
+    for rec in (result.get("records") or [])[:show_records]:
         print("  sample: " + json.dumps(rec, default=str, ensure_ascii=False))
+
+
+def _keep_records(result: dict, limit: int) -> dict:
+    """The result with at most `limit` sample records (here and in each upload of a delivery):
+    records carry names, birth dates and phones, and go to the screen only when asked for."""
+    result["records"] = (result.get("records") or [])[:limit]
+    for upload in result.get("uploads") or []:
+        upload["records"] = (upload.get("records") or [])[:limit]
+    return result
 
 
 def _unpack_options(args) -> dict:
@@ -136,10 +147,14 @@ def cmd_preview(args) -> int:
     from courtfeed.pipeline.run import preview
 
     _from_profile(args)
-    result = preview(
-        Path(args.file), _template(args.template), timezone=args.timezone, **_unpack_options(args)
-    )
-    _print_json(result) if args.json else _human(result)
+    template = _template(args.template)
+    with _progress(args):
+        result = preview(Path(args.file), template, timezone=args.timezone, **_unpack_options(args))
+    # preview is for the person checking a template: samples by default (20 in JSON, as the
+    # design's contract says; 5 on screen), --show-records N to choose
+    shown = args.show_records if args.show_records is not None else (SAMPLE_JSON if args.json else 5)
+    _keep_records(result, shown)
+    _print_json(result) if args.json else _human(result, shown)
     return 0 if result["status"] == "ok" else 2
 
 
@@ -147,18 +162,59 @@ def cmd_ingest(args) -> int:
     from courtfeed.pipeline.run import ingest
 
     _from_profile(args)
-    result = ingest(
-        Path(args.file),
-        _template(args.template),
-        _target_url(args.target),
-        agency=args.agency,
-        timezone=args.timezone,
-        forced=args.force,
-        ack_dir=Path(args.ack_dir) if args.ack_dir else None,
-        **_unpack_options(args),
-    )
-    _print_json(result) if args.json else _human(result)
+    template = _template(args.template)
+    with _progress(args):
+        result = ingest(
+            Path(args.file),
+            template,
+            _target_url(args.target),
+            agency=args.agency,
+            timezone=args.timezone,
+            forced=args.force,
+            ack_dir=Path(args.ack_dir) if args.ack_dir else None,
+            **_unpack_options(args),
+        )
+    # counts and status only: records (PII) only with an explicit --show-records N
+    shown = args.show_records or 0
+    _keep_records(result, shown)
+    _print_json(result) if args.json else _human(result, shown)
     return 0 if result["status"] in ("loaded", "partial", "duplicate") else 2
+
+
+def cmd_doctor(args) -> int:
+    from courtfeed.doctor import run_doctor, summary, use_airflow_metadata_connections
+
+    use_airflow_metadata_connections()
+    on_line = None if args.json else (lambda check: print(check.line(), flush=True))
+    checks = run_doctor(
+        args.profile or None, send_test_alert=args.send_test_alert, target_url=args.target, on_line=on_line
+    )
+    passed = all(c.passed for c in checks)
+    if args.json:
+        _print_json({"ok": passed, "summary": summary(checks), "checks": [c.to_dict() for c in checks]})
+    else:
+        print(summary(checks))
+    return 0 if passed else 1
+
+
+def cmd_migrate(args) -> int:
+    from courtfeed.doctor import use_airflow_metadata_connections
+    from courtfeed.doctor.target import schema_revisions
+    from courtfeed.target.db import engine_for, migrate
+
+    if args.target:
+        url = args.target
+    else:
+        from courtfeed.dagfactory.runtime import target_url
+
+        use_airflow_metadata_connections()
+        url = target_url()
+    engine = engine_for(url)
+    migrate(engine)
+    current, _ = schema_revisions(engine)
+    engine.dispose()
+    print(f"target {engine.url.render_as_string(hide_password=True)} is at revision {current} (head)")
+    return 0
 
 
 def cmd_status(args) -> int:
@@ -259,6 +315,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="courtfeed", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
+    p = sub.add_parser(
+        "doctor",
+        help="check that everything a profile needs is in place (connection, host key, login, folders, "
+        "template, target, alerts)",
+        description="For each profile, through the same Airflow connections and hooks the DAG uses, one "
+        "line per check with a fix hint when it fails. Exit 0 only when every check passes.",
+    )
+    p.add_argument("--profile", action="append", help="only this profile (repeatable; default: all)")
+    p.add_argument("--target", help="check this SQLAlchemy URL instead of the courtfeed_target connection")
+    p.add_argument(
+        "--send-test-alert",
+        action="store_true",
+        help="also send a test alert by mail/Slack to each profile's recipients (default: only check "
+        "that the servers answer)",
+    )
+    p.add_argument("--json", action="store_true", help='print {"ok", "summary", "checks": [...]} as JSON')
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("migrate", help="create or upgrade the target database's tables (Alembic head)")
+    p.add_argument(
+        "--target",
+        help="SQLAlchemy URL (default: the courtfeed_target connection, else "
+        "COURTFEED_TARGET_URL or .run/courtfeed.db)",
+    )
+    p.set_defaults(func=cmd_migrate)
+
     p = sub.add_parser("check", help="validate every profile and template")
     p.add_argument("--include", help="the include/ folder (default: the project's)")
     p.add_argument("--connections", help="comma-separated Airflow connection ids that exist")
@@ -290,6 +372,17 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="print the result as JSON; a .zip with several files gives the totals at top level "
             'and each file\'s own result in "uploads"',
+        )
+        p.add_argument(
+            "--show-records",
+            type=int,
+            metavar="N",
+            help="print the first N mapped records (at most 20; they hold names, birth dates, phones)"
+            + (
+                "; default 5 on screen and 20 with --json"
+                if name == "preview"
+                else "; default none, on screen and in --json"
+            ),
         )
         p.add_argument(
             "--max-unpacked-mb",

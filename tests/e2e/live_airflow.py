@@ -1,9 +1,9 @@
 """A real Airflow (scheduler, dag-processor, api-server, triggerer via `airflow standalone`) on
-PostgreSQL metadata, for tests of what only a running Airflow does: backfills, the REST API."""
+PostgreSQL metadata, for tests of what only a running Airflow does: backfills, the REST API.
+REST calls go through the project's one client, courtfeed.airflow_api."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+from courtfeed.airflow_api import AirflowApi, AirflowApiError
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -32,34 +32,28 @@ class LiveAirflow:
     env: dict
     proc: subprocess.Popen
     log_path: Path
-    _token: str | None = field(default=None, repr=False)
+    _client: AirflowApi | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def client(self) -> AirflowApi:
+        """The project's REST client, logged in as the admin standalone created."""
+        if self._client is None:
+            self._client = AirflowApi(self.url, user="admin", home=self.home)
+        return self._client
+
+    @property
     def password(self) -> str:
-        data = json.loads((self.home / "simple_auth_manager_passwords.json.generated").read_text())
-        return data["admin"]
+        return self.client.password or ""
 
     def api(self, method: str, path: str, **kwargs) -> dict:
-        if self._token is None:
-            r = httpx.post(
-                f"{self.url}/auth/token", json={"username": "admin", "password": self.password}, timeout=30
-            )
-            r.raise_for_status()
-            self._token = r.json()["access_token"]
-        r = httpx.request(
-            method,
-            f"{self.url}/api/v2{path}",
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=30,
-            **kwargs,
-        )
-        if r.status_code >= 400:
-            raise AssertionError(f"{method} {path}: {r.status_code} {r.text[:500]}")
-        return r.json() if r.content else {}
+        try:
+            return self.client.request(method, path, **kwargs)
+        except AirflowApiError as exc:
+            raise AssertionError(str(exc)) from None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -76,7 +70,7 @@ class LiveAirflow:
         raise AssertionError(f"{dag_id} not parsed within {timeout}s; log tail:\n{self.log_tail()}")
 
     def runs(self, dag_id: str) -> list[dict]:
-        return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+        return self.client.runs(dag_id)
 
     def wait_for_runs(
         self, dag_id: str, count: int, timeout: float = 300, run_type: str | None = None
@@ -96,7 +90,7 @@ class LiveAirflow:
         """The scheduler marks a backfill completed a little after its last run ends."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            backfills = self.api("GET", "/backfills", params={"dag_id": dag_id})["backfills"]
+            backfills = self.client.backfills(dag_id)
             if all(b.get("completed_at") for b in backfills):
                 return
             time.sleep(2)
@@ -150,17 +144,9 @@ def start_live_airflow(home: Path, metadata_url: str, extra_env: dict) -> LiveAi
         if proc.poll() is not None:
             raise RuntimeError(f"airflow standalone exited ({proc.returncode}):\n{live.log_tail()}")
         try:
-            health = httpx.get(f"{live.url}/api/v2/monitor/health", timeout=5).json()
-            parts = [
-                health.get(k, {}).get("status")
-                for k in ("metadatabase", "scheduler", "triggerer", "dag_processor")
-            ]
-            if (
-                all(p == "healthy" for p in parts)
-                and (home / "simple_auth_manager_passwords.json.generated").exists()
-            ):
+            if not live.client.unhealthy() and live.client.password:
                 return live
-        except (httpx.HTTPError, ValueError):
+        except AirflowApiError:
             pass
         time.sleep(2)
     live.stop()

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
+from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import over_threshold, records_file
@@ -50,7 +51,7 @@ def record_ended(engine: Engine, work: FileWork) -> FileWork:
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
-        status=work.status,
+        status=work.status or "failed",  # ended works always carry their status
         message=work.message,
         rows_read=work.rows_read,
         rows_loaded=0,
@@ -81,7 +82,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             ledger.lock_file(conn, work.profile, work.path)
             earlier = (
                 None
-                if work.forced
+                if work.forced or not work.sha256
                 else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
             )
             if earlier:
@@ -97,12 +98,16 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             for entity in template.entities:
                 totals = counts.setdefault(entity, {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0})
                 ids = created.setdefault(entity, [])
+                total = (work.counts.get(entity) or {}).get("records")
+                progress.rows(f"load {entity}s", 0, total)
                 for records in iter_records(records_file(work, entity), entity):
                     c = loader.load(entity, records)
                     totals["created"] += c.created
                     totals["updated"] += c.updated
                     totals["unchanged"] += c.unchanged
                     ids.extend(c.created_ids[: max(0, CREATED_IDS_KEPT - len(ids))])
+                    done = totals["created"] + totals["updated"] + totals["unchanged"]
+                    progress.rows(f"load {entity}s", done, total)
             if template.method in ("replace_all", "replace_template"):
                 scope = "all" if template.method == "replace_all" else "template"
                 for entity in template.entities:

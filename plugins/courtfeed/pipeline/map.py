@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from courtfeed import progress
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
 from courtfeed.mapping import Mapper
@@ -26,7 +27,8 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
     writers = {e: RecordWriter(records_file(work, e), e) for e in template.entities}
     for e in template.entities:
         records_file(work, e).unlink(missing_ok=True)
-    mapped = 0
+    mapped = done = 0
+    progress.rows("map", 0, work.rows_read - work.rows_excluded)
     for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
         if already_rejected:
             keep = [r not in already_rejected for r in rows]
@@ -37,6 +39,8 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
         for entity, records in batch.records.items():
             writers[entity].write(records)
         mapped += batch.rows_mapped
+        done += len(rows)
+        progress.rows("map", done, work.rows_read - work.rows_excluded)
     for w in writers.values():
         w.close()
     work.rows_mapped = mapped

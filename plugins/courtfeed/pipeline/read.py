@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from courtfeed import progress
 from courtfeed.columns import describe_drift, match_columns
 from courtfeed.config.template import Template
 from courtfeed.exclude import excluded_mask
@@ -32,6 +33,7 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
             raise FileRejected(describe_drift(match, required), rule="missing_columns")
         writer = RowWriter(work.staging(ROWS_FILE), work.columns)
         read = excluded = 0
+        progress.rows("read", 0)  # the stage starts: its rate counts from here
         for batch in reader.batches:
             read += len(batch.frame) + len(batch.rejects)
             write_rejects(rejects_path, batch.rejects)
@@ -43,6 +45,7 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
                 frame = frame[keep]
                 rows = [r for r, k in zip(rows, keep, strict=True) if k]
             writer.write(frame, rows)
+            progress.rows("read", read)
         writer.close()
     except FileRejected as exc:
         write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from courtfeed import progress
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
 from courtfeed.pipeline.frames import iter_rows
@@ -22,11 +23,14 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
     if not suite.get("expectations"):
         return work
     validator = Validator(suite)
-    warnings = 0
+    warnings = done = 0
+    progress.rows("validate", 0, work.rows_read - work.rows_excluded)
     for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
         result = validator.validate(frame, rows)
         write_rejects(rejects_path, result.rejects)
         warnings += len(result.warnings)
+        done += len(rows)
+        progress.rows("validate", done, work.rows_read - work.rows_excluded)
     if warnings:
         work.message = (work.message + "; " if work.message else "") + f"{warnings} expectation warnings"
     return work
