@@ -202,6 +202,8 @@ def test_no_row_value_or_secret_in_any_log(rejected_run):
 
 
 # --- a task that fails: the SFTP server is unreachable ------------------------------------------------
+UNREACHABLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPtK1o9EsYUSFDGLe8ejLDvXx1AMBxKDYzFLyCnkXIwV"
+
 def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airflow):
     include = write_include(tmp_path, hearings_profile("alert_down", "sftp_down", "/in"))
     dead = {
@@ -210,7 +212,8 @@ def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airfl
         "port": 1,
         "login": "nobody",
         "password": "not-used-123",
-        "extra": {"no_host_key_check": True, "conn_timeout": 3},
+        # pinned (an unpinned connection is refused before connecting); nothing answers on port 1
+        "extra": {"host_key": UNREACHABLE_HOST_KEY, "conn_timeout": 3},
     }
     env = {
         **base_env(migrated_airflow, include, tmp_path / "staging", smtp_server),

@@ -52,7 +52,9 @@ def open_source(profile: Profile):
         return S3Source(profile.source.connection, profile.source.bucket)
     from courtfeed.sources.sftp import SftpSource
 
-    return SftpSource(profile.source.connection)
+    return SftpSource(
+        profile.source.connection, insecure_skip_host_key_check=profile.source.insecure_skip_host_key_check
+    )
 
 
 def staging_root() -> Path:
