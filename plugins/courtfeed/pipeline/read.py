@@ -49,6 +49,8 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
             writer.write(frame, rows)
         writer.close()
     except FileRejected as exc:
+        if exc.rule == "missing_header":
+            work.columns = []  # the "header" is a row of data: it must not travel on in XCom
         write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])
         return work.end("rejected", str(exc))
     work.rows_read, work.rows_excluded = read, excluded
