@@ -196,6 +196,15 @@ def test_a_pinned_key_with_no_host_key_check_is_refused_in_one_line(sshd, monkey
     assert "no_host_key_check" in str(caught.value)
 
 
+def test_a_pinned_key_still_counts_when_the_profile_opts_out(sshd, monkeypatch, password_drop):
+    conn = sshd.airflow_connection(PASSWORD_USER, host_key=sshd.wrong_host_key)
+    conn_id = set_connection(monkeypatch, "sftp_pinned_optout", conn)
+    with pytest.raises(SourceError) as caught:
+        with SftpSource(conn_id, insecure_skip_host_key_check=True) as source:
+            source.list_files(str(password_drop))
+    assert "host key does not match" in str(caught.value)
+
+
 # --- only regular files, never a link (issue 10 finding 3) -----------------------------------------
 
 

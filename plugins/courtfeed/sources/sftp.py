@@ -80,9 +80,12 @@ class SftpSource:
                 no_host_key_check=True if insecure_skip_host_key_check else None,
             )
         except ValueError as exc:
-            if "host key" in str(exc).lower():  # host_key and no_host_key_check both set
+            if "host key" not in str(exc).lower():
+                raise
+            if not insecure_skip_host_key_check:  # host_key and no_host_key_check both in the extras
                 raise unpinned_host_key_error(conn_id, skip_requested=True) from None
-            raise
+            # the connection pins a key after all: the pin wins over the profile's opt-out
+            self.hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1, no_host_key_check=False)
         if not insecure_skip_host_key_check and (self.hook.no_host_key_check or self.hook.host_key is None):
             raise unpinned_host_key_error(conn_id, skip_requested=bool(self.hook.no_host_key_check))
         self._managed: Any = None
