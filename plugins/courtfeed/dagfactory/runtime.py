@@ -49,7 +49,7 @@ def open_source(profile: Profile):
     if profile.source.kind == "s3":
         from courtfeed.sources.s3 import S3Source
 
-        return S3Source(profile.source.connection, profile.source.bucket)
+        return S3Source(profile.source.connection, profile.source.bucket or "")  # set for kind s3
     from courtfeed.sources.sftp import SftpSource
 
     return SftpSource(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
+from typing import Any
 
 from courtfeed.sources.base import RemoteFile, SourceError, collision_free
 
@@ -57,7 +58,7 @@ class S3Source:
 
         self.conn_id, self.bucket = conn_id, bucket
         self.hook = S3Hook(aws_conn_id=conn_id)
-        self.client = None
+        self.client: Any = None  # boto3's S3 client once entered
 
     def __enter__(self) -> S3Source:
         try:
