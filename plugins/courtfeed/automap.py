@@ -11,8 +11,12 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from courtfeed.config.fields import NATURAL_KEYS, all_target_fields
+
+if TYPE_CHECKING:
+    from courtfeed.readers.base import FileReader
 
 # Normalised alias -> target field. Normalised = lower case, letters and digits only.
 ALIASES: dict[str, list[str]] = {
@@ -206,7 +210,7 @@ def _read_sample(path: Path):
     from courtfeed.config.template import FormatSpec
     from courtfeed.readers import open_file
 
-    best = None
+    best: tuple[int, int, FileReader] | None = None
     for skip in range(0, MAX_TITLE_ROWS + 1):
         try:
             reader = open_file(path, FormatSpec(skip_rows=skip), batch_rows=SAMPLE_ROWS)
@@ -217,6 +221,7 @@ def _read_sample(path: Path):
         score = sum(1 for c in reader.columns if match_header(c)[0])
         if best is None or score > best[0]:
             best = (score, skip, reader)
+    assert best is not None  # skip 0 either returned a reader or raised
     return best[1], best[2]
 
 
@@ -226,7 +231,7 @@ def _field_spec(p: Proposal) -> dict:
         spec["type"] = p.type
     if p.format:
         spec["format"] = p.format
-    entity, name = p.field.split(".", 1)
+    entity, name = (p.field or "").split(".", 1)
     if name in NATURAL_KEYS.get(entity, ()):
         spec["required"] = True
     return spec

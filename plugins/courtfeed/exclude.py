@@ -69,7 +69,7 @@ def _rule_mask(cells: pd.Series, rule: ExcludeRule, today: dt.date) -> np.ndarra
         pattern = re.compile(rule.regex)
         return text.map(lambda v: pattern.search(v) is not None).to_numpy(dtype=bool)
     boundary = _boundary(rule)
-    limit = today if boundary == "today" else dt.date.fromisoformat(boundary)
+    limit = today if boundary == "today" else dt.date.fromisoformat(str(boundary))
     formats = [rule.format] if isinstance(rule.format, str) else rule.format
     dates = parse_dates(cells, formats)
     if rule.before is not None:

@@ -118,8 +118,12 @@ def forced_files(paths: list[str], listing: list[RemoteFile]) -> tuple[list[Remo
     by_name: dict[str, RemoteFile] = {}
     for f in listing:
         by_name.setdefault(f.name, f)
-    found, missing = [], []
+    found: list[RemoteFile] = []
+    missing: list[str] = []
     for p in paths:
-        f = by_path.get(p) or by_path.get(posixpath.normpath(p)) or by_name.get(posixpath.basename(p))
-        (found.append(f) if f else missing.append(p))
+        hit = by_path.get(p) or by_path.get(posixpath.normpath(p)) or by_name.get(posixpath.basename(p))
+        if hit is None:
+            missing.append(p)
+        else:
+            found.append(hit)
     return found, missing

@@ -156,7 +156,7 @@ class Expectation(Strict):
 class Template(Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
-    format: FormatSpec = FormatSpec.model_validate({})
+    format: FormatSpec = FormatSpec()
     method: Literal["update_by_fields", "replace_all", "replace_template"] = "update_by_fields"
     order: Literal["ascending", "descending"] = "ascending"
     exclude: list[ExcludeRule] = []

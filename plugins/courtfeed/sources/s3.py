@@ -58,7 +58,8 @@ class S3Source:
 
         self.conn_id, self.bucket = conn_id, bucket
         self.hook = S3Hook(aws_conn_id=conn_id)
-        self.client: Any = None  # boto3's S3 client once entered
+        # a boto3 S3 client while the source is open (boto3 ships no type stubs here)
+        self.client: Any = None
 
     def __enter__(self) -> S3Source:
         try:
