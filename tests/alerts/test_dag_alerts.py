@@ -205,6 +205,7 @@ def test_no_row_value_or_secret_in_any_log(rejected_run):
 # --- a task that fails: the SFTP server is unreachable ------------------------------------------------
 UNREACHABLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPtK1o9EsYUSFDGLe8ejLDvXx1AMBxKDYzFLyCnkXIwV"
 
+
 def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airflow):
     include = write_include(tmp_path, hearings_profile("alert_down", "sftp_down", "/in"))
     dead = {
