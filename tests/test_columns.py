@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from courtfeed.columns import ColumnMatch, describe_drift, match_columns
+from pathlib import Path
+
+from courtfeed.columns import (
+    ColumnMatch,
+    describe_drift,
+    describe_duplicates,
+    describe_loose_matches,
+    match_columns,
+)
 from courtfeed.config.template import Template
 
 
@@ -32,16 +40,14 @@ def test_exact_match_resolves_every_column():
 
 
 def test_exact_match_is_case_and_space_sensitive():
-    match = match_columns(template(HEARINGS), ["def_id", "DEF_FNAME ", "DEF_LNAME", "PHONE"])
+    match = match_columns(template(HEARINGS, match="exact"), ["def_id", "DEF_FNAME ", "DEF_LNAME", "PHONE"])
     assert match.missing == ["DEF_ID", "DEF_FNAME"]
     assert match.new == ["def_id", "DEF_FNAME "]
     assert match.suggestions == {"DEF_ID": "def_id", "DEF_FNAME": "DEF_FNAME "}
 
 
-def test_relaxed_match_ignores_case_and_outer_spaces():
-    match = match_columns(
-        template(HEARINGS, match="relaxed"), ["def_id", " Def_FName ", "DEF_LNAME", "phone"]
-    )
+def test_relaxed_match_is_the_default_and_ignores_case_and_outer_spaces():
+    match = match_columns(template(HEARINGS), ["def_id", " Def_FName ", "DEF_LNAME", "phone"])
     assert match.resolved == {
         "DEF_ID": "def_id",
         "DEF_FNAME": " Def_FName ",
@@ -50,13 +56,54 @@ def test_relaxed_match_ignores_case_and_outer_spaces():
     }
     assert match.missing == []
     assert match.new == []
+    # said in the upload's message (and so its acknowledgement), by template column and position
+    assert match.loosely_matched == {"DEF_ID": 1, "DEF_FNAME": 2, "PHONE": 4}
+    assert describe_loose_matches(match) == (
+        "header matched ignoring case or surrounding spaces: 'DEF_ID' (position 1), "
+        "'DEF_FNAME' (position 2), 'PHONE' (position 4)"
+    )
 
 
-def test_relaxed_match_first_of_two_equal_headers_wins():
+def test_an_exact_spelling_wins_over_a_loose_one():
     fields = {"client.reference": {"column": "ID"}}
-    match = match_columns(template(fields, match="relaxed"), ["id", "ID "])
-    assert match.resolved == {"ID": "id"}
-    assert match.new == ["ID "]
+    match = match_columns(template(fields), ["Id ", "ID"])
+    assert match.resolved == {"ID": "ID"}
+    assert match.loosely_matched == {}
+
+
+# --- duplicate header names (issue 9 finding 4) -----------------------------------------------
+
+
+def test_two_headers_equal_but_for_case_are_a_duplicate_naming_both_positions():
+    fields = {"client.reference": {"column": "ID"}}
+    match = match_columns(template(fields), ["id", "NAME", "ID "])
+    assert match.duplicates == {"ID": [1, 3]}
+    assert describe_duplicates(match) == (
+        "duplicate header: column 'ID' appears at positions 1 and 3; "
+        "rename or remove one so the file says which to load"
+    )
+
+
+def test_the_same_header_twice_is_a_duplicate_after_the_reader_renamed_the_second():
+    # The reader keeps both columns, naming the second "<name>_<position>" (readers/table.py).
+    from courtfeed.readers.table import header_names
+
+    columns = header_names(["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "DEF_ID"])
+    match = match_columns(template(HEARINGS), columns)
+    assert match.duplicates == {"DEF_ID": [1, 5]}
+    assert "'DEF_ID' appears at positions 1 and 5" in describe_duplicates(match)
+
+
+def test_a_duplicate_the_template_does_not_read_is_no_error():
+    from courtfeed.readers.table import header_names
+
+    columns = header_names(["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "NOTES", "NOTES"])
+    assert match_columns(template(HEARINGS), columns).duplicates == {}
+
+
+def test_a_header_that_merely_ends_in_its_position_is_no_duplicate():
+    fields = {"client.reference": {"column": "CODE"}, "client.notes": {"column": "CODE_2"}}
+    assert match_columns(template(fields, match="exact"), ["CODE_2", "CODE"]).duplicates == {}
 
 
 def test_renamed_and_added_columns():
@@ -66,8 +113,8 @@ def test_renamed_and_added_columns():
     assert match.suggestions == {"DEF_LNAME": "DEF_LAST_NAME"}
     sentence = describe_drift(match, ["DEF_ID", "DEF_LNAME"])
     assert sentence == (
-        "missing required column(s) 'DEF_LNAME' (closest match in the file: 'DEF_LAST_NAME'); "
-        "new column(s) not in the template: 'DEF_LAST_NAME', 'MIDDLE'"
+        "missing required column(s) 'DEF_LNAME' (closest match in the file: the column at position 3); "
+        "the file has 2 column(s) the template does not know, at position(s) 3, 4"
     )
 
 
@@ -76,7 +123,8 @@ def test_no_suggestion_when_nothing_is_close():
     assert match.missing == ["PHONE"]
     assert match.suggestions == {}
     assert describe_drift(match, ["DEF_ID"]) == (
-        "missing optional column(s) 'PHONE'; new column(s) not in the template: 'XYZ'"
+        "missing optional column(s) 'PHONE'; "
+        "the file has 1 column(s) the template does not know, at position(s) 4"
     )
 
 
@@ -90,12 +138,12 @@ def test_suggestion_falls_back_to_used_columns_when_nothing_is_new():
 def test_exclude_rule_columns_are_matched_too():
     exclude = [{"column": "STATUS", "in": ["CLOSED"]}, {"column": "TYPE", "blank": True}]
     match = match_columns(
-        template(HEARINGS, exclude), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
+        template(HEARINGS, exclude, match="exact"), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
     )
     assert "STATUS" in match.missing and "TYPE" in match.missing
     assert match.suggestions["STATUS"] == "status"
     relaxed = match_columns(
-        template(HEARINGS, exclude, match="relaxed"), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
+        template(HEARINGS, exclude), ["DEF_ID", "DEF_FNAME", "DEF_LNAME", "PHONE", "status"]
     )
     assert relaxed.resolved["STATUS"] == "status"
     assert relaxed.missing == ["TYPE"]
@@ -183,6 +231,35 @@ def test_describe_drift_names_the_spelled_out_column():
     fields = {"client.first_name": {"column": "DEF_FNAME"}, "client.last_name": {"column": "DEF_LNAME"}}
     match = match_columns(template(fields), ["DEF_FNAME", "DEF_LAST_NAME"])
     assert describe_drift(match, ["DEF_LNAME"]) == (
-        "missing required column(s) 'DEF_LNAME' (closest match in the file: 'DEF_LAST_NAME'); "
-        "new column(s) not in the template: 'DEF_LAST_NAME'"
+        "missing required column(s) 'DEF_LNAME' (closest match in the file: the column at position 2); "
+        "the file has 1 column(s) the template does not know, at position(s) 2"
     )
+
+
+# --- a file whose header line is missing (issue 10 finding 1) ---------------------------------
+
+DEMO = Path(__file__).resolve().parents[1] / "include" / "demo" / "metro_hearings_20261128.txt"
+
+
+def test_a_first_line_of_data_is_named_as_such_without_quoting_it():
+    from courtfeed.config.loader import resolve_template
+
+    tpl = resolve_template(str(DEMO.parents[1] / "templates" / "metro_hearings.yaml"))
+    first_data_line = DEMO.read_text(encoding="utf-8").splitlines()[1].split("|")
+    match = match_columns(tpl, first_data_line)
+    sentence = describe_drift(match, tpl.required_columns())
+    assert sentence.startswith("the first line looks like data: the header line is missing")
+    assert "'DEF_ID'" in sentence  # what the template expects may be named
+    for value in first_data_line:
+        assert value not in sentence, f"cell value {value!r} in {sentence!r}"
+
+
+def test_a_renamed_header_is_not_taken_for_data():
+    match = match_columns(template(HEARINGS), ["CLIENT", "FIRST", "SURNAME", "TEL"])
+    assert "looks like data" not in describe_drift(match, ["DEF_ID"])
+
+
+def test_drift_never_quotes_a_file_header():
+    match = match_columns(template(HEARINGS), ["DEF_ID", "DEF_FNAME", "Zebulon", "555-0142"])
+    sentence = describe_drift(match, ["DEF_LNAME"])
+    assert "Zebulon" not in sentence and "555-0142" not in sentence

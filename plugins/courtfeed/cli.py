@@ -58,6 +58,10 @@ def cmd_check(args) -> int:
     problems = check_problems(include, known)
     for line in problems:
         print(line)
+    from courtfeed.config.loader import check_warnings
+
+    for line in check_warnings(include):
+        print(line)
     if problems:
         return 1
     n_profiles = len(list((include / "profiles").glob("*.y*ml")))

@@ -1,7 +1,8 @@
 """Row-level and file-level problems, shared by every stage of the pipeline.
 
 A reject names the row a person sees when opening the file in a spreadsheet, the column, the
-rule and a readable message. It never carries the row's values (they may be personal data).
+rule and a readable message. It never carries the row's values (they may be personal data):
+courtfeed.privacy states the rule and handles text courtfeed did not write.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 def run_dag(env: dict, dag_id: str, *options: str) -> tuple[dict, str]:
     """dag.test() in a subprocess; returns the RESULT json and everything the process printed."""
     args = [sys.executable, str(REPO / "tests" / "alerts" / "run_dag.py"), dag_id, *options]
-    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    # generous: a loaded CI machine runs the whole DAG in dag.test() well under this
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=900)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"dag.test failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return json.loads(lines[-1][len("RESULT ") :]), proc.stdout + proc.stderr
@@ -202,6 +203,9 @@ def test_no_row_value_or_secret_in_any_log(rejected_run):
 
 
 # --- a task that fails: the SFTP server is unreachable ------------------------------------------------
+UNREACHABLE_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPtK1o9EsYUSFDGLe8ejLDvXx1AMBxKDYzFLyCnkXIwV"
+
+
 def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airflow):
     include = write_include(tmp_path, hearings_profile("alert_down", "sftp_down", "/in"))
     dead = {
@@ -210,7 +214,8 @@ def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airfl
         "port": 1,
         "login": "nobody",
         "password": "not-used-123",
-        "extra": {"no_host_key_check": True, "conn_timeout": 3},
+        # pinned (an unpinned connection is refused before connecting); nothing answers on port 1
+        "extra": {"host_key": UNREACHABLE_HOST_KEY, "conn_timeout": 3},
     }
     env = {
         **base_env(migrated_airflow, include, tmp_path / "staging", smtp_server),

@@ -102,3 +102,19 @@ def test_check_command_exit_codes(include: Path):
     bad = subprocess.run(cli, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "jury_summons.yaml: (top level): unknown key 'shedule' (did you mean 'schedule'?)" in bad.stdout
+
+
+def test_check_warns_about_a_profile_that_skips_host_key_checks(include: Path):
+    """Issue 10 finding 4: the opt-out is allowed, never silent."""
+    from courtfeed.config.loader import check_warnings
+
+    assert check_warnings(include) == []
+    profile = include / "profiles" / "jury_summons.yaml"
+    _edit(profile, lambda d: d["source"].update(insecure_skip_host_key_check=True))
+    (warning,) = check_warnings(include)
+    assert warning.startswith(f"warning: {profile}: source.insecure_skip_host_key_check: ")
+    assert "host key" in warning
+    cli = [sys.executable, "-m", "courtfeed.cli", "check", "--include", str(include)]
+    shown = subprocess.run(cli, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stdout + shown.stderr  # a warning, not a problem
+    assert warning in shown.stdout.splitlines()

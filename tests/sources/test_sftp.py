@@ -157,3 +157,107 @@ def test_unreadable_folder_says_permission_denied(sshd, sftp_conn, password_drop
         locked.chmod(0o755)
     assert "permission denied" in str(error)
     assert error.transient is False
+
+
+# --- host keys are pinned, never trusted on first sight (issue 10 finding 4) -----------------------
+
+
+def test_a_connection_without_a_pinned_host_key_is_refused(sshd, monkeypatch):
+    conn = sshd.airflow_connection(PASSWORD_USER)
+    del conn["extra"]["host_key"]
+    conn_id = set_connection(monkeypatch, "sftp_unpinned", conn)
+    with pytest.raises(SourceError) as caught:
+        SftpSource(conn_id)
+    message = str(caught.value)
+    assert message.startswith("SFTP connection 'sftp_unpinned': no host key pinned")
+    assert "insecure_skip_host_key_check" in message and "\n" not in message
+    assert caught.value.transient is False
+
+
+def test_no_host_key_check_is_refused_unless_the_profile_says_insecure(sshd, monkeypatch, password_drop):
+    conn = sshd.airflow_connection(PASSWORD_USER)
+    del conn["extra"]["host_key"]
+    conn["extra"]["no_host_key_check"] = True
+    conn_id = set_connection(monkeypatch, "sftp_nocheck", conn)
+    with pytest.raises(SourceError) as caught:
+        SftpSource(conn_id)
+    assert "no_host_key_check" in str(caught.value)
+    # the profile's explicit, reported opt-out (courtfeed check warns about it)
+    sshd.put_file(PASSWORD_USER, "x.csv", b"1")
+    with SftpSource(conn_id, insecure_skip_host_key_check=True) as source:
+        assert [f.name for f in source.list_files(str(password_drop))] == ["x.csv"]
+
+
+def test_a_pinned_key_with_no_host_key_check_is_refused_in_one_line(sshd, monkeypatch):
+    conn = sshd.airflow_connection(PASSWORD_USER)
+    conn["extra"]["no_host_key_check"] = True
+    with pytest.raises(SourceError) as caught:
+        SftpSource(set_connection(monkeypatch, "sftp_both", conn))
+    assert "no_host_key_check" in str(caught.value)
+
+
+def test_a_pinned_key_still_counts_when_the_profile_opts_out(sshd, monkeypatch, password_drop):
+    conn = sshd.airflow_connection(PASSWORD_USER, host_key=sshd.wrong_host_key)
+    conn_id = set_connection(monkeypatch, "sftp_pinned_optout", conn)
+    with pytest.raises(SourceError) as caught:
+        with SftpSource(conn_id, insecure_skip_host_key_check=True) as source:
+            source.list_files(str(password_drop))
+    assert "host key does not match" in str(caught.value)
+
+
+# --- only regular files, never a link (issue 10 finding 3) -----------------------------------------
+
+
+def _link_as(user: str, link: Path, target: Path) -> None:
+    link.symlink_to(target)
+    os.lchown(link, *_ids(user))
+
+
+def _ids(user: str) -> tuple[int, int]:
+    import pwd
+
+    account = pwd.getpwnam(user)
+    return account.pw_uid, account.pw_gid
+
+
+def test_a_symlink_in_the_folder_is_not_listed(sshd, sftp_conn, password_drop, tmp_path):
+    secret = password_drop / "private" / "secret.csv"
+    sshd.put_file(PASSWORD_USER, "private/secret.csv", b"other agency's rows")
+    sshd.put_file(PASSWORD_USER, "in/real.csv", b"a")
+    _link_as(PASSWORD_USER, password_drop / "in" / "evil.csv", secret)
+    with SftpSource(sftp_conn) as source:
+        listed = source.list_files(str(password_drop / "in"))
+        assert [f.name for f in listed] == ["real.csv"]
+        # asked for by name (a forced reprocess), the link is still refused
+        with pytest.raises(SourceError) as caught:
+            source.download(str(password_drop / "in" / "evil.csv"), tmp_path / "evil.csv")
+    assert "not a regular file" in str(caught.value)
+    assert not (tmp_path / "evil.csv").exists()
+
+
+def test_a_file_swapped_for_a_link_after_listing_is_refused(sshd, sftp_conn, password_drop, tmp_path):
+    secret = sshd.put_file(PASSWORD_USER, "private/secret.csv", b"other agency's rows, longer")
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n", mtime=OLD.timestamp())
+    remote = password_drop / "in" / "a.csv"
+    with SftpSource(sftp_conn) as source:
+        (listed,) = source.list_files(str(password_drop / "in"))
+        remote.unlink()
+        _link_as(PASSWORD_USER, remote, secret)
+        with pytest.raises(SourceError) as caught:
+            source.download(listed.path, tmp_path / "a.csv", expected=listed)
+    assert "not a regular file" in str(caught.value)
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_a_file_changed_after_listing_is_refused(sshd, sftp_conn, password_drop, tmp_path):
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n", mtime=OLD.timestamp())
+    with SftpSource(sftp_conn) as source:
+        (listed,) = source.list_files(str(password_drop / "in"))
+        sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n3,4\n", mtime=OLD.timestamp())
+        with pytest.raises(SourceError) as caught:
+            source.download(listed.path, tmp_path / "a.csv", expected=listed)
+        assert "changed since it was listed" in str(caught.value)
+        assert caught.value.transient is True  # the next cycle takes the new version
+        sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n", mtime=OLD.timestamp())
+        source.download(listed.path, tmp_path / "a.csv", expected=listed)
+    assert (tmp_path / "a.csv").read_bytes() == b"a,b\n1,2\n"

@@ -138,3 +138,34 @@ def test_mounted_dashboard_admits_only_logged_in_airflow_users(plugin_client):
         "jury_summons",
         "metro_hearings",
     }
+
+
+def test_every_route_of_the_mounted_dashboard_needs_a_login(plugin_client, demo_ledger):
+    """Issue 10 finding 2: the OpenAPI document, the static files and the SVG card included."""
+    client, _ = plugin_client
+    upload_id = next(iter(demo_ledger.results.values()))["upload_id"]
+    paths = [
+        "/courtfeed/",
+        "/courtfeed/search",
+        f"/courtfeed/uploads/{upload_id}",
+        "/courtfeed/profiles/metro_hearings/recent.svg",
+        "/courtfeed/api/summary",
+        "/courtfeed/api/search",
+        f"/courtfeed/api/uploads/{upload_id}",
+        "/courtfeed/static/dashboard.css",
+        "/courtfeed/static/icon.svg",
+        "/courtfeed/openapi.json",
+        "/courtfeed/docs",
+    ]
+    assert {p: client.get(p).status_code for p in paths} == {p: 401 for p in paths}
+
+
+def test_the_dashboard_publishes_no_openapi_document(plugin_client):
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    client, auth_manager = plugin_client
+    token = auth_manager.generate_jwt(SimpleAuthManagerUser(username="admin", role="admin"))
+    assert client.get("/courtfeed/openapi.json", cookies={"_token": token}).status_code == 404
+    css = client.get("/courtfeed/static/dashboard.css", cookies={"_token": token})
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert client.get("/courtfeed/static/..%2Fapp.py", cookies={"_token": token}).status_code == 404

@@ -179,3 +179,21 @@ def check_all(include: Path | None = None, known_connections: set[str] | None = 
                 f"{where}: source.connection: Airflow connection '{profile.source.connection}' is not defined"
             )
     return problems
+
+
+def check_warnings(include: Path | None = None) -> list[str]:
+    """What is allowed but weakens a promise courtfeed makes: one "warning: ..." line each.
+
+    A profile that skips SFTP host key verification trusts whichever server answers.
+    """
+    base = include or include_dir()
+    warnings = []
+    for profile in load_profiles(base / "profiles")[0]:
+        if profile.source.kind == "sftp" and profile.source.insecure_skip_host_key_check:
+            where = base / "profiles" / f"{profile.name}.yaml"
+            warnings.append(
+                f"warning: {where}: source.insecure_skip_host_key_check: the SFTP server's host key is "
+                f"not verified for connection '{profile.source.connection}': anyone on the network path "
+                "can pose as the server; pin its key in the connection's extra 'host_key' instead"
+            )
+    return warnings

@@ -32,6 +32,9 @@ class Source(Strict):
     # Airflow pool capping concurrent connections to this server across all profiles (one pool
     # per server, e.g. named after the connection); must exist in Airflow when set.
     pool: str | None = None
+    # SFTP only: accept any host key. For a throw-away test server, never for an agency's data:
+    # `courtfeed check` warns about it, and without it an unpinned connection is refused.
+    insecure_skip_host_key_check: bool = False
 
     @model_validator(mode="after")
     def _where(self) -> Source:

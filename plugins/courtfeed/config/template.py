@@ -37,7 +37,9 @@ class FormatSpec(Strict):
     skip_rows: int = Field(0, ge=0, description="title rows above the header")
     sheet: int | str = 0
     # exact: headers compared as written; relaxed: case-insensitive and ignoring outer spaces
-    match: Literal["exact", "relaxed"] = "exact"
+    # (the default: exports change a header's case without meaning another column; the
+    # acknowledgement says which columns matched only that way)
+    match: Literal["exact", "relaxed"] = "relaxed"
     columns: list[FixedWidthColumn] = []  # fixed_width layout
 
     @field_validator("delimiter")

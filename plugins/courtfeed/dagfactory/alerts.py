@@ -15,24 +15,17 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from courtfeed.config.profile import Profile
+from courtfeed.privacy import describe_exception, scrub  # noqa: F401 - alerts' own API too
 
 log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "courtfeed_smtp"
 DEFAULT_SENDER = "courtfeed@localhost"
 DAG_PREFIX = "courtfeed__"
-MAX_DETAIL = 200
-
-# What could be a value from a row inside an exception's text. Quoted text and runs of digits
-# that look like phones or dates go; short numbers (row numbers, ports) stay readable.
-_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
-_KEY_VALUE = re.compile(r"=\([^)]*\)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_NUMBERISH = re.compile(r"\+?\d[\d\s().\-/]{3,}\d|\d{4,}")
 
 
 @dataclass
@@ -60,32 +53,6 @@ class Alert:
             url = html.escape(self.log_url, quote=True)
             link = f'<p>Task log: <a href="{url}">{url}</a></p>'
         return f"<p>{html.escape(self.subject)}</p><table>{rows}</table>{link}"
-
-
-def scrub(text: str) -> str:
-    """Text with whatever could be a row value (quoted parts, emails, phone- or date-like numbers) masked."""
-    text = _QUOTED.sub("'…'", text)
-    text = _KEY_VALUE.sub("=(…)", text)
-    text = _EMAIL.sub("<email>", text)
-    return _NUMBERISH.sub("#", text)
-
-
-def describe_exception(exc: BaseException | str | None) -> str:
-    """The exception class and a scrubbed first line of its text, e.g. "IntegrityError: duplicate key ..."."""
-    if exc is None:
-        return "unknown error"
-    if isinstance(exc, str):
-        name, text = "Error", exc
-    else:
-        name, text = type(exc).__name__, str(exc)
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    if not type(exc).__module__.startswith("courtfeed."):
-        # courtfeed's own errors (SourceError, FileRejected, ConfigError) name connections, paths,
-        # rows and columns by design; anything else may quote a value, so it is scrubbed
-        first = scrub(first)
-    if len(first) > MAX_DETAIL:
-        first = first[: MAX_DETAIL - 1] + "…"
-    return f"{name}: {first}" if first else name
 
 
 def profile_name_of(dag_id: str) -> str | None:
@@ -146,7 +113,8 @@ def send(profile: Profile, alert: Alert, context: dict | None = None) -> list[st
     The notifiers' notify() is called directly, not through their Jinja rendering: file names
     and messages are data, and a "{{" in a file name must not be evaluated as a template.
     """
-    context = context if context is not None else {}
+    # Airflow's Context (a TypedDict) when called from a task; an empty one otherwise
+    notify_context: Any = context if context is not None else {}
     sent: list[str] = []
     if profile.alerts.email:
         sender = smtp_sender()
@@ -163,13 +131,13 @@ def send(profile: Profile, alert: Alert, context: dict | None = None) -> list[st
                 subject=alert.subject,
                 html_content=alert.html(),
                 smtp_conn_id=SMTP_CONN_ID,
-            ).notify(context)
+            ).notify(notify_context)
             sent.append("email")
     if profile.alerts.slack_connection:
         from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
         SlackWebhookNotifier(slack_webhook_conn_id=profile.alerts.slack_connection, text=alert.text()).notify(
-            context
+            notify_context
         )
         sent.append("slack")
     if sent:
@@ -262,7 +230,7 @@ def _log_url(ti) -> str | None:
         return None
 
 
-def _current_context() -> tuple[dict, str | None]:
+def _current_context() -> tuple[Any, str | None]:
     try:
         from airflow.sdk import get_current_context
 

@@ -49,10 +49,12 @@ def open_source(profile: Profile):
     if profile.source.kind == "s3":
         from courtfeed.sources.s3 import S3Source
 
-        return S3Source(profile.source.connection, profile.source.bucket)
+        return S3Source(profile.source.connection, profile.source.bucket or "")  # set for kind s3
     from courtfeed.sources.sftp import SftpSource
 
-    return SftpSource(profile.source.connection)
+    return SftpSource(
+        profile.source.connection, insecure_skip_host_key_check=profile.source.insecure_skip_host_key_check
+    )
 
 
 def staging_root() -> Path:

@@ -1,14 +1,43 @@
-"""The acknowledgement: the per-file result an agency gets back (JSON, plus a CSV of rejects)."""
+"""The acknowledgement: the per-file result an agency gets back (JSON, plus a CSV of rejects).
+
+A clerk opens the CSV in a spreadsheet, so no cell may start a formula (column names come from
+the agency's own file and can be anything). File names come from the agency too: the
+acknowledgement's name is bounded so that any legal file name gives legal acknowledgement names.
+"""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from pathlib import Path
 
 from courtfeed.pipeline.work import FileWork, read_rejects
 
 REJECTS_IN_JSON = 1_000  # the CSV has them all
+# Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Bytes of the delivered file's name kept in an acknowledgement's name: with ".<upload id>",
+# ".rejects.csv" and a hash it stays under the 255 bytes most file systems allow.
+NAME_BYTES = 200
+
+
+def spreadsheet_safe(cell):
+    """The cell as text a spreadsheet will not evaluate: a leading quote before a formula start."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def ack_stem(work: FileWork) -> str:
+    """<file name>.<upload id>, the file name cut (on a character boundary) when it is long, with
+    a hash of the whole name so two long names that share a start stay apart."""
+    name = work.name
+    raw = name.encode("utf-8")
+    if len(raw) > NAME_BYTES:
+        digest = hashlib.sha256(raw).hexdigest()[:8]
+        name = raw[:NAME_BYTES].decode("utf-8", errors="ignore") + "~" + digest
+    return f"{name}.{work.upload_id[:8]}"
 
 
 def acknowledgement(work: FileWork, rejects: list | None = None) -> dict:
@@ -38,7 +67,7 @@ def acknowledgement(work: FileWork, rejects: list | None = None) -> dict:
 def write_acknowledgement(work: FileWork, folder: Path) -> tuple[Path, Path]:
     """Write <file>.<upload>.ack.json and .rejects.csv into folder; return both paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{work.name}.{work.upload_id[:8]}"
+    stem = ack_stem(work)
     json_path = folder / f"{stem}.ack.json"
     csv_path = folder / f"{stem}.rejects.csv"
     rejects = read_rejects(work)
@@ -47,6 +76,7 @@ def write_acknowledgement(work: FileWork, folder: Path) -> tuple[Path, Path]:
         writer = csv.writer(fh)
         writer.writerow(["row", "column", "rule", "message"])
         for r in rejects:
-            writer.writerow([r.row if r.row is not None else "", r.column or "", r.rule, r.message])
+            cells = [r.row if r.row is not None else "", r.column or "", r.rule, r.message]
+            writer.writerow([spreadsheet_safe(c) for c in cells])
     work.ack_path = str(json_path)
     return json_path, csv_path

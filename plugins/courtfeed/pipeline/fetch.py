@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
@@ -102,7 +103,7 @@ def mark_duplicates(works: list[FileWork], engine, hint: str = "not loaded again
         for work in works:
             if work.ended:
                 continue
-            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256 or "")
             if earlier and (earlier.get("member") or None) == (work.member or None):
                 work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; {hint}")
 
@@ -119,7 +120,10 @@ def fetch_stage(
     """Download and unpack; each payload becomes its own upload, ended as duplicate when the same
     content was already loaded from that path."""
     local = Path(work.local_path)
-    source.download(work.path, local)
+    listed = None
+    if work.size is not None and work.mtime:  # still the file the listing saw (not a swapped link)
+        listed = RemoteFile(work.path, work.size, datetime.fromisoformat(work.mtime))
+    source.download(work.path, local, expected=listed)
     work.sha256 = sha256_of(local)
     works = unpack_delivery(
         work, max_unpacked_mb=max_unpacked_mb, pgp_private_key=private_key, pgp_passphrase=passphrase

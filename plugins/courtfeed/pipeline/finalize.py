@@ -35,16 +35,8 @@ def finalize_stage(works: list[FileWork], profile: Profile, source: Source, acks
     first = works[0]
     status = delivery_status(works)
     actions = []
-    if status in ("loaded", "partial", "duplicate"):
-        if profile.after_load == "delete":
-            source.delete(first.path)
-            actions.append("deleted")
-        elif profile.after_load == "archive":
-            moved = source.move(first.path, profile.archive_directory)
-            actions.append(f"archived to {moved}")
-    elif status == "rejected" and profile.error_directory:
-        moved = source.move(first.path, profile.error_directory)
-        actions.append(f"moved to {moved}")
+    # The acknowledgements first: archiving or deleting cannot be undone, so a failure writing
+    # or delivering them (a full disk, a refused upload) must leave the remote file where it is.
     acks = []
     for work in works:
         ack_json, ack_csv = write_acknowledgement(work, acks_root / profile.name)
@@ -52,6 +44,16 @@ def finalize_stage(works: list[FileWork], profile: Profile, source: Source, acks
         if profile.reports_directory:
             source.upload(ack_json, profile.reports_directory, ack_json.name)
             source.upload(ack_csv, profile.reports_directory, ack_csv.name)
+    if status in ("loaded", "partial", "duplicate"):
+        if profile.after_load == "delete":
+            source.delete(first.path)
+            actions.append("deleted")
+        elif profile.after_load == "archive" and profile.archive_directory:  # required by Profile
+            moved = source.move(first.path, profile.archive_directory)
+            actions.append(f"archived to {moved}")
+    elif status == "rejected" and profile.error_directory:
+        moved = source.move(first.path, profile.error_directory)
+        actions.append(f"moved to {moved}")
     if profile.reports_directory:
         actions.append(f"{len(acks)} acknowledgement(s) delivered to {profile.reports_directory}")
     for folder in {w.delivery_dir or w.workdir for w in works}:

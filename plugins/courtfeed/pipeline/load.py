@@ -17,6 +17,7 @@ from courtfeed.config.template import Template
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
+from courtfeed.privacy import ValueFreeError, value_free
 from courtfeed.target import ledger
 from courtfeed.target.loader import Loader
 
@@ -134,11 +135,11 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     except Exception as exc:
         # Database errors can quote row values (e.g. a unique-violation DETAIL): keep only the
         # class and SQLSTATE, never the text, in what is stored and logged.
-        code = getattr(getattr(exc, "orig", None), "pgcode", None)
-        work.end("failed", f"load failed: {type(exc).__name__}" + (f" (SQLSTATE {code})" if code else ""))
+        work.end("failed", f"load failed: {value_free(exc)}")
         log.error("upload %s: %s", work.upload_id, work.message)
         record_ended(engine, work)
-        raise
+        # not the original: Airflow logs a task's exception with its text, and mails it
+        raise ValueFreeError(f"upload {work.upload_id}: {work.message}") from None
     work.status, work.message = status, message
     work.counts, work.created_ids = counts, created
     return work

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from courtfeed import progress
-from courtfeed.columns import describe_drift, match_columns
+from courtfeed.columns import describe_drift, describe_duplicates, describe_loose_matches, match_columns
 from courtfeed.config.template import Template
 from courtfeed.exclude import excluded_mask
 from courtfeed.pipeline.frames import RowWriter
@@ -29,8 +29,12 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         work.encoding, work.delimiter, work.columns = reader.encoding, reader.delimiter, list(reader.columns)
         match = match_columns(template, work.columns)
         required = template.required_columns()
+        if match.header_looks_like_data:
+            raise FileRejected(describe_drift(match, required), rule="missing_header")
         if any(c in required for c in match.missing):
             raise FileRejected(describe_drift(match, required), rule="missing_columns")
+        if match.duplicates:
+            raise FileRejected(describe_duplicates(match), rule="duplicate_columns")
         writer = RowWriter(work.staging(ROWS_FILE), work.columns)
         read = excluded = 0
         progress.rows("read", 0)  # the stage starts: its rate counts from here
@@ -48,6 +52,8 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
             progress.rows("read", read)
         writer.close()
     except FileRejected as exc:
+        if exc.rule == "missing_header":
+            work.columns = []  # the "header" is a row of data: it must not travel on in XCom
         write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])
         return work.end("rejected", str(exc))
     work.rows_read, work.rows_excluded = read, excluded
@@ -59,7 +65,12 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         msg = f"the file has {read} data rows, the template expects at least {template.min_rows}"
         write_rejects(rejects_path, [Reject(None, None, "min_rows", msg)])
         return work.end("rejected", msg)
+    notes = []
     if match.missing:
         # Optional columns that are gone: their fields load empty. Say so in the upload's message.
-        work.message = describe_drift(match, required)
+        notes.append(describe_drift(match, required))
+    if match.loosely_matched:
+        notes.append(describe_loose_matches(match))
+    if notes:
+        work.message = "; ".join(notes)
     return work

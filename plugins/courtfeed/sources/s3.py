@@ -100,7 +100,8 @@ class S3Source:
             raise explain(exc, self.conn_id, f"list s3://{self.bucket}/{prefix}", self.bucket) from None
         return out
 
-    def download(self, path: str, local: Path) -> None:
+    def download(self, path: str, local: Path, expected: RemoteFile | None = None) -> None:
+        # ``expected``: a bucket has no links to follow, and an object is replaced whole.
         local.parent.mkdir(parents=True, exist_ok=True)
         self._call(f"download {path}", self.client.download_file, self.bucket, path, str(local))
 

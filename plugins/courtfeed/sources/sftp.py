@@ -1,14 +1,27 @@
-"""SFTP source over the SFTP provider's hook: one managed connection per task."""
+"""SFTP source over the SFTP provider's hook: one managed connection per task.
+
+Two rules keep one agency's data from arriving under another's name:
+- the server is who the connection says: its host key must be pinned (extra ``host_key``);
+  ``no_host_key_check`` is refused unless the profile opts out in the open
+  (``source.insecure_skip_host_key_check: true``, which ``courtfeed check`` reports);
+- only regular files are downloaded, never a symbolic link (on a shared drop box a link can
+  point into another agency's folder), and the file must still be the one listed (type, size,
+  mtime) when it is opened, so a file swapped for a link after the listing is refused.
+"""
 
 from __future__ import annotations
 
 import errno
 import posixpath
+import shutil
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 from courtfeed.sources.base import RemoteFile, SourceError, collision_free, utc_from_timestamp
+
+COPY_CHUNK = 1 << 20
 
 
 def explain(exc: BaseException, conn_id: str, what: str) -> SourceError:
@@ -41,16 +54,42 @@ CONNECT_ATTEMPTS = 3
 CONNECT_RETRY_SECONDS = 2.0
 
 
+def unpinned_host_key_error(conn_id: str, skip_requested: bool) -> SourceError:
+    why = "it sets no_host_key_check" if skip_requested else "no host key pinned"
+    return SourceError(
+        f"SFTP connection '{conn_id}': {why}: the server's identity would not be verified; put its "
+        "public key in the connection's extra 'host_key' (e.g. the output of ssh-keyscan -t ed25519 "
+        "HOST, without the host name) and drop no_host_key_check, or, for a test server only, set "
+        "source.insecure_skip_host_key_check: true in the profile"
+    )
+
+
 class SftpSource:
     kind = "sftp"
 
-    def __init__(self, conn_id: str):
+    def __init__(self, conn_id: str, *, insecure_skip_host_key_check: bool = False):
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
         self.conn_id = conn_id
-        self.hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
-        self._managed = None
-        self.sftp = None
+        try:
+            # The profile's opt-out is the only way host keys go unchecked: it is passed to the
+            # hook explicitly, so it wins over whatever the connection's extras say.
+            self.hook = SFTPHook(
+                ssh_conn_id=conn_id,
+                conn_retry_attempts=1,
+                no_host_key_check=True if insecure_skip_host_key_check else None,
+            )
+        except ValueError as exc:
+            if "host key" not in str(exc).lower():
+                raise
+            if not insecure_skip_host_key_check:  # host_key and no_host_key_check both in the extras
+                raise unpinned_host_key_error(conn_id, skip_requested=True) from None
+            # the connection pins a key after all: the pin wins over the profile's opt-out
+            self.hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1, no_host_key_check=False)
+        if not insecure_skip_host_key_check and (self.hook.no_host_key_check or self.hook.host_key is None):
+            raise unpinned_host_key_error(conn_id, skip_requested=bool(self.hook.no_host_key_check))
+        self._managed: Any = None
+        self.sftp: Any = None  # paramiko.SFTPClient once entered
 
     def __enter__(self) -> SftpSource:
         attempt = 1
@@ -102,9 +141,40 @@ class SftpSource:
                     out.append(RemoteFile(path, int(attr.st_size or 0), utc_from_timestamp(attr.st_mtime)))
         return out
 
-    def download(self, path: str, local: Path) -> None:
+    def _same_file(self, path: str, attr, expected: RemoteFile | None, when: str) -> None:
+        """Refuse anything but a regular file, and a file that is not the one listed."""
+        if not stat.S_ISREG(attr.st_mode or 0):
+            kind = "a symbolic link" if stat.S_ISLNK(attr.st_mode or 0) else "not a regular file"
+            raise SourceError(
+                f"SFTP connection '{self.conn_id}': download {path}: not a regular file ({kind}, "
+                f"{when}); courtfeed reads only regular files"
+            )
+        if expected is not None and (
+            int(attr.st_size or 0) != expected.size or utc_from_timestamp(attr.st_mtime) != expected.mtime
+        ):
+            raise SourceError(
+                f"SFTP connection '{self.conn_id}': download {path}: the file changed since it was "
+                f"listed ({when}: size or modification time differ); it is taken on a later cycle",
+                transient=True,
+            )
+
+    def download(self, path: str, local: Path, expected: RemoteFile | None = None) -> None:
+        """Copy one regular file; with ``expected`` (the listing's entry), only if it is still that
+        file. Checked on the path without following links, then again on the opened handle, so a
+        swap between the two checks is caught too."""
         local.parent.mkdir(parents=True, exist_ok=True)
-        self._call(f"download {path}", self.sftp.get, path, str(local))
+        what = f"download {path}"
+        self._same_file(path, self._call(what, self.sftp.lstat, path), expected, "at download")
+        try:
+            with self._call(what, self.sftp.open, path, "rb") as remote:
+                opened = self._call(what, remote.stat)
+                self._same_file(path, opened, expected, "when opened")
+                remote.prefetch(int(opened.st_size or 0))
+                with local.open("wb") as out:
+                    self._call(what, shutil.copyfileobj, remote, out, COPY_CHUNK)
+        except BaseException:
+            local.unlink(missing_ok=True)
+            raise
 
     def delete(self, path: str) -> None:
         self._call(f"delete {path}", self.sftp.remove, path)

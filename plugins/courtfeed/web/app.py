@@ -8,15 +8,14 @@ the DAGs load into (courtfeed.dagfactory.runtime.target_url()).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +24,7 @@ from courtfeed.config.loader import load_profiles
 from courtfeed.target import ledger
 from courtfeed.target.schema import UPLOAD_STATUSES
 from courtfeed.web import URL_PREFIX, queries
+from courtfeed.web.access import EVERYTHING, Visibility, visibility_for
 from courtfeed.web.chart import daily_chart_svg, recent_files_svg
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 CHART_DAYS = 30
 RECENT_UPLOADS = 20
+STATIC_FILES = {"dashboard.css": "text/css", "icon.svg": "image/svg+xml"}
 
 
 class LedgerUnavailable(Exception):
@@ -85,19 +86,29 @@ class Dashboard:
             log.warning("dashboard: cannot read the ledger at %s: %s", self.target_label, type(exc).__name__)
             raise LedgerUnavailable(f"the target database cannot be read ({type(exc).__name__})") from None
 
-    def summary(self) -> dict:
+    def visibility(self, user) -> Visibility:
+        """What ``user`` may see, asked of Airflow's auth manager for every profile configured
+        or found in the ledger."""
+        names = {p.name for p in load_profiles()[0]}
+        with self.ledger() as conn:
+            if queries.ledger_exists(conn):
+                names |= set(queries.ledger_profiles(conn))
+        return visibility_for(user, names)
+
+    def summary(self, visible: Visibility = EVERYTHING) -> dict:
         """Everything the front page shows, as plain data (also served as /api/summary)."""
         profiles, problems = load_profiles()
+        profiles = [p for p in profiles if visible.allows(p.name)]
+        if not visible.everything:
+            problems = []  # they name other profiles' files
         rows, daily, recent = [], queries.daily_rows_empty(CHART_DAYS), []
         with self.ledger() as conn:
             has_ledger = queries.ledger_exists(conn)
             latest = {}
             if has_ledger:
                 latest = queries.latest_upload_per_profile(conn, [p.name for p in profiles])
-                daily = queries.daily_rows(conn, CHART_DAYS)
-                recent = ledger.recent_uploads(conn, limit=RECENT_UPLOADS)
-                for upload in recent:
-                    upload["file_name"] = queries.file_name(upload["path"])
+                daily = queries.daily_rows(conn, CHART_DAYS, visible=visible)
+                recent = queries.recent_uploads(conn, visible, limit=RECENT_UPLOADS)
         for profile in profiles:
             rows.append(
                 {
@@ -120,35 +131,40 @@ class Dashboard:
             "recent": recent,
         }
 
-    def recent_for(self, profile: str, limit: int = 10) -> list[dict]:
+    def recent_for(self, profile: str, limit: int = 10, visible: Visibility = EVERYTHING) -> list[dict]:
+        if not visible.allows(profile):
+            # the same answer as for a profile that does not exist: its name is not confirmed
+            raise HTTPException(status_code=404, detail="no such profile")
         with self.ledger() as conn:
             if not queries.ledger_exists(conn):
                 return []
-            recent = ledger.recent_uploads(conn, profile, limit=limit)
-        for upload in recent:
-            upload["file_name"] = queries.file_name(upload["path"])
-        return recent
+            return queries.recent_uploads(conn, visible, profile, limit=limit)
 
-    def upload(self, upload_id: str) -> dict:
+    def upload(self, upload_id: str, visible: Visibility = EVERYTHING) -> dict:
         with self.ledger() as conn:
             upload = queries.get_upload(conn, upload_id) if queries.ledger_exists(conn) else None
-            if upload is None:
+            if upload is None or not visible.allows(upload["profile"]):
                 raise HTTPException(status_code=404, detail="no upload with that id in the ledger")
             rejects = ledger.upload_rejects(conn, upload_id)
         return {"upload": upload, "rejects": rejects}
 
-    def search(self, text: str, status: str, profile: str) -> dict:
+    def search(self, text: str, status: str, profile: str, visible: Visibility = EVERYTHING) -> dict:
         if status and status not in UPLOAD_STATUSES:
             raise HTTPException(
                 status_code=400, detail=f"unknown status; use one of {', '.join(UPLOAD_STATUSES)}"
             )
-        configured = [p.name for p in load_profiles()[0]]
+        configured = [p.name for p in load_profiles()[0] if visible.allows(p.name)]
         with self.ledger() as conn:
             if not queries.ledger_exists(conn):
                 return {"uploads": [], "profiles": configured, "limit": queries.SEARCH_LIMIT}
-            found = queries.search_uploads(conn, text, status or None, profile or None)
-            known = sorted(set(configured) | set(queries.ledger_profiles(conn)))
+            found = queries.search_uploads(conn, text, status or None, profile or None, visible=visible)
+            in_ledger = {p for p in queries.ledger_profiles(conn) if visible.allows(p)}
+            known = sorted(set(configured) | in_ledger)
         return {"uploads": found, "profiles": known, "limit": queries.SEARCH_LIMIT}
+
+
+def _everything() -> Visibility:
+    return EVERYTHING
 
 
 def _links(request: Request) -> dict:
@@ -168,15 +184,33 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     require_airflow_login: accept only requests carrying an Airflow UI session or API token;
     the plugin turns it on, since the Airflow api-server does not guard plugin apps itself.
     """
+    dashboard = Dashboard(target_url)
     dependencies = []
     if require_airflow_login:
         from airflow.api_fastapi.core_api.security import get_user
 
         dependencies.append(Depends(get_user))
-    app = FastAPI(title="courtfeed dashboard", docs_url=None, redoc_url=None, dependencies=dependencies)
-    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    dashboard = Dashboard(target_url)
+
+        def visible(user=Depends(get_user)) -> Visibility:
+            return dashboard.visibility(user)
+
+        visible_dependency: Callable[..., Visibility] = visible
+    else:
+        visible_dependency = _everything  # no login: a local or test app sees the whole ledger
+
+    # No OpenAPI document: it is not behind the login (FastAPI serves it outside the routes'
+    # dependencies), and the JSON routes are described in the README.
+    app = FastAPI(
+        title="courtfeed dashboard",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=dependencies,
+    )
     app.state.dashboard = dashboard
+    # the user's Visibility for a route (a default, not an Annotated alias: this module's
+    # annotations are strings, resolved against its globals)
+    visible_now = Depends(visible_dependency)
 
     def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
         return dashboard.templates.TemplateResponse(
@@ -198,9 +232,16 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
         return page(request, "error.html", exc.status_code, title="Not available", detail=exc.detail)
 
+    @app.get("/static/{name}", name="static")
+    def static(name: str):
+        # A route, not a mounted StaticFiles app: mounted apps skip the login dependency.
+        if name not in STATIC_FILES:
+            raise HTTPException(status_code=404, detail="no such file")
+        return FileResponse(HERE / "static" / name, media_type=STATIC_FILES[name])
+
     @app.get("/", response_class=HTMLResponse, name="index")
-    def index(request: Request):
-        summary = dashboard.summary()
+    def index(request: Request, visible: Visibility = visible_now):
+        summary = dashboard.summary(visible)
         return page(
             request,
             "index.html",
@@ -210,12 +251,14 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
         )
 
     @app.get("/uploads/{upload_id}", response_class=HTMLResponse, name="upload")
-    def upload_page(request: Request, upload_id: str):
-        return page(request, "upload.html", **dashboard.upload(upload_id))
+    def upload_page(request: Request, upload_id: str, visible: Visibility = visible_now):
+        return page(request, "upload.html", **dashboard.upload(upload_id, visible))
 
     @app.get("/search", response_class=HTMLResponse, name="search")
-    def search_page(request: Request, q: str = "", status: str = "", profile: str = ""):
-        result = dashboard.search(q.strip(), status, profile)
+    def search_page(
+        request: Request, visible: Visibility = visible_now, q: str = "", status: str = "", profile: str = ""
+    ):
+        result = dashboard.search(q.strip(), status, profile, visible)
         return page(
             request,
             "search.html",
@@ -227,22 +270,28 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
         )
 
     @app.get("/profiles/{profile}/recent.svg", name="recent_svg")
-    def recent_svg(profile: str):
+    def recent_svg(profile: str, visible: Visibility = visible_now):
         from fastapi.responses import Response
 
-        svg = recent_files_svg(profile, dashboard.recent_for(profile))
+        svg = recent_files_svg(profile, dashboard.recent_for(profile, visible=visible))
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
     @app.get("/api/summary")
-    def api_summary():
-        return JSONResponse(jsonable_encoder(dashboard.summary()))
+    def api_summary(visible: Visibility = visible_now):
+        return JSONResponse(jsonable_encoder(dashboard.summary(visible)))
 
     @app.get("/api/uploads/{upload_id}")
-    def api_upload(upload_id: str):
-        return JSONResponse(jsonable_encoder(dashboard.upload(upload_id)))
+    def api_upload(upload_id: str, visible: Visibility = visible_now):
+        return JSONResponse(jsonable_encoder(dashboard.upload(upload_id, visible)))
 
     @app.get("/api/search")
-    def api_search(q: str = "", status: str = "", profile: str = ""):
-        return JSONResponse(jsonable_encoder(dashboard.search(q.strip(), status, profile)))
+    def api_search(visible: Visibility = visible_now, q: str = "", status: str = "", profile: str = ""):
+        return JSONResponse(jsonable_encoder(dashboard.search(q.strip(), status, profile, visible)))
+
+    @app.get("/{anything:path}", include_in_schema=False)
+    def not_found(anything: str):
+        # Last: an unknown path answers 404 only after the login check, so a client without a
+        # login learns nothing (401 everywhere, /openapi.json and /docs included).
+        raise HTTPException(status_code=404, detail="no such page")
 
     return app

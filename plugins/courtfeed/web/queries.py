@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, func, inspect, select
 
 from courtfeed.target.schema import uploads
+from courtfeed.web.access import EVERYTHING, Visibility
 
 # Columns of a ledger row the list pages need (the full row is read for one upload).
 LIST_COLUMNS = (
@@ -86,7 +87,24 @@ def ledger_profiles(conn: Connection) -> list[str]:
     return list(conn.execute(statement).scalars())
 
 
-def daily_rows(conn: Connection, days: int = 30, today: date | None = None) -> list[dict]:
+def recent_uploads(
+    conn: Connection, visible: Visibility = EVERYTHING, profile: str | None = None, limit: int = 20
+) -> list[dict]:
+    """The latest uploads the user may see, newest first, of one profile or of all."""
+    statement = (
+        select(uploads)
+        .where(visible.where())
+        .order_by(uploads.c.started_at.desc(), uploads.c.id)
+        .limit(limit)
+    )
+    if profile is not None:
+        statement = statement.where(uploads.c.profile == profile)
+    return [_row(row) for row in conn.execute(statement)]
+
+
+def daily_rows(
+    conn: Connection, days: int = 30, today: date | None = None, visible: Visibility = EVERYTHING
+) -> list[dict]:
     """Rows loaded and rejected per UTC day for the last ``days`` days, oldest first.
 
     Every day is present, with zeros when nothing was processed, so a chart shows quiet days.
@@ -107,7 +125,7 @@ def daily_rows(conn: Connection, days: int = 30, today: date | None = None) -> l
             func.coalesce(func.sum(uploads.c.rows_loaded), 0).label("loaded"),
             func.coalesce(func.sum(uploads.c.rows_rejected), 0).label("rejected"),
         )
-        .where(when >= since)
+        .where(when >= since, visible.where())
         .group_by(day)
     )
     totals = {}
@@ -141,9 +159,13 @@ def search_uploads(
     status: str | None = None,
     profile: str | None = None,
     limit: int = SEARCH_LIMIT,
+    visible: Visibility = EVERYTHING,
 ) -> list[dict]:
-    """Uploads whose path contains ``text`` (any case), of a status and profile, newest first."""
-    statement = select(*LIST_COLUMNS).order_by(_when().desc(), uploads.c.id).limit(limit)
+    """Uploads the user may see whose path contains ``text`` (any case), of a status and
+    profile, newest first."""
+    statement = (
+        select(*LIST_COLUMNS).where(visible.where()).order_by(_when().desc(), uploads.c.id).limit(limit)
+    )
     if text:
         # autoescape: a % or _ the user types is matched literally, not as a wildcard
         statement = statement.where(func.lower(uploads.c.path).contains(text.lower(), autoescape=True))

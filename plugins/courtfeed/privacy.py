@@ -1,0 +1,68 @@
+"""The one rule: no cell value leaves the records.
+
+Names, birth dates, phones and every other value from a row live in the target's entity tables
+and nowhere else: not in a message, the upload ledger, an acknowledgement, an alert or a log.
+
+What may be said about a file is built from what the project itself wrote or counted: the
+template's column names, positions in the file, row numbers, counts, rule names and exception
+classes. courtfeed's own messages (FileRejected, Reject, SourceError, ConfigError) are built from
+those only; a file's own header is not quoted either (courtfeed.columns), since a missing header
+line makes it a row of data.
+
+Text courtfeed did not write (a database error's DETAIL quotes the row, a parser quotes the
+line) passes through here before it goes anywhere: ``value_free`` keeps only its class (and
+SQLSTATE) and ``ValueFreeError`` carries that in place of the original when it must be raised;
+``scrub``/``describe_exception`` mask whatever could be a value where a readable line helps
+an engineer (alerts).
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_DETAIL = 200
+
+# What could be a value from a row inside an exception's text. Quoted text and runs of digits
+# that look like phones or dates go; short numbers (row numbers, ports) stay readable.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+_KEY_VALUE = re.compile(r"=\([^)]*\)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_NUMBERISH = re.compile(r"\+?\d[\d\s().\-/]{3,}\d|\d{4,}")
+
+
+class ValueFreeError(Exception):
+    """Raised in place of an exception whose text may quote row values: says what failed and the
+    original's class, and is raised ``from None`` so the original text reaches no log."""
+
+
+def value_free(exc: BaseException) -> str:
+    """An exception as its class and, for a database error, its SQLSTATE: e.g.
+    "RaiseException (SQLSTATE P0001)"; never its text."""
+    code = getattr(getattr(exc, "orig", None), "pgcode", None)
+    return type(exc).__name__ + (f" (SQLSTATE {code})" if code else "")
+
+
+def scrub(text: str) -> str:
+    """Text with whatever could be a row value (quoted parts, emails, phone- or date-like numbers) masked."""
+    text = _QUOTED.sub("'…'", text)
+    text = _KEY_VALUE.sub("=(…)", text)
+    text = _EMAIL.sub("<email>", text)
+    return _NUMBERISH.sub("#", text)
+
+
+def describe_exception(exc: BaseException | str | None) -> str:
+    """The exception class and a scrubbed first line of its text, e.g. "IntegrityError: duplicate key ..."."""
+    if exc is None:
+        return "unknown error"
+    if isinstance(exc, str):
+        name, text = "Error", exc
+    else:
+        name, text = type(exc).__name__, str(exc)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not type(exc).__module__.startswith("courtfeed."):
+        # courtfeed's own errors (SourceError, FileRejected, ConfigError) name connections, paths,
+        # rows and columns by design; anything else may quote a value, so it is scrubbed
+        first = scrub(first)
+    if len(first) > MAX_DETAIL:
+        first = first[: MAX_DETAIL - 1] + "…"
+    return f"{name}: {first}" if first else name

@@ -1,0 +1,259 @@
+"""No cell value outside the records (issue 10 finding 1): one profile DAG run over PII-bearing
+files that take every rejection path (a missing header line, header drift, rejected rows, a
+failed expectation, a failed load), then the ledger, the acknowledgements (local and delivered),
+the alert e-mails the SMTP server received, the Slack payloads and the task logs are scanned for
+every name, birth date, phone and e-mail of those files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.alerts.test_dag_alerts import HEARINGS, base_env, hearings_profile, leaks, write_include
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+HEADER = HEARINGS.read_text(encoding="utf-8").splitlines()[0]
+# A last name the target refuses through a trigger whose error message quotes the row: the
+# failed-load path, with a database error that carries personal data.
+REFUSED_LAST_NAME = "Fairweather"
+
+
+def run_dag(env: dict, dag_id: str, *options: str) -> tuple[dict, str]:
+    """dag.test() in a subprocess (five files, every stage: allow for a busy machine)."""
+    args = [sys.executable, str(Path(__file__).with_name("run_dag.py")), dag_id, *options]
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, timeout=1200)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"dag.test failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    return json.loads(lines[-1][len("RESULT ") :]), proc.stdout + proc.stderr
+
+
+def people(tag: str, n: int = 3) -> list[dict]:
+    firsts = {"drift": "Octavia", "rows": "Bartholomew", "expect": "Cordelia", "load": "Evander"}
+    lasts = {"drift": "Vandermeer", "rows": "Pennyworth", "expect": "Quillfeather", "load": REFUSED_LAST_NAME}
+    out = []
+    for i in range(n):
+        out.append(
+            {
+                "ref": f"D77{tag[:2].upper()}{i}",
+                "first": f"{firsts[tag]}{'abc'[i]}",
+                "last": lasts[tag],
+                "dob": f"0{i + 1}/1{i}/19{60 + i}",
+                "phone": f"(312) 555-{'drelx'.index(tag[0]) + 2}{i}{i}{i}",
+                "email": f"{firsts[tag].lower()}{i}@mail.example",
+            }
+        )
+    return out
+
+
+def line(p: dict, *, case_no: str, date: str = "12/24/2026", hearing: str = "H1") -> str:
+    return (
+        f"{p['ref']}|{p['first']}|{p['last']}|{p['dob']}|{p['phone']}|{p['email']}|{case_no}|"
+        f"{hearing}{p['ref']}|{date}|10:15 AM|Courtroom 2A|Hon. A. Rivera|TRIAL|SCHEDULED"
+    )
+
+
+def files() -> dict[str, tuple[str, list[dict]]]:
+    """name -> (content, the people in it)."""
+    demo_rows = HEARINGS.read_text(encoding="utf-8").splitlines()[1:]
+    demo_people = [
+        dict(zip(("ref", "first", "last", "dob", "phone", "email"), r.split("|")[:6], strict=True))
+        for r in demo_rows[:40]
+    ]
+    drift, rows, expect, load = people("drift"), people("rows"), people("expect"), people("load")
+    return {
+        # the header line is missing: the first line is a defendant's row
+        "hearings_noheader.txt": ("\n".join(demo_rows[:40]) + "\n", demo_people),
+        # a required column renamed
+        "hearings_drift.txt": (
+            "\n".join([HEADER.replace("DEF_LNAME", "SURNAME")] + [line(p, case_no="26-CR-1") for p in drift]),
+            drift,
+        ),
+        # every row has an unreadable hearing date: rows rejected, over the threshold
+        "hearings_rows.txt": (
+            "\n".join([HEADER] + [line(p, case_no="26-CR-2", date=p["dob"] + "x") for p in rows]),
+            rows,
+        ),
+        # case numbers break the template's expectation (regex)
+        "hearings_expect.txt": (
+            "\n".join([HEADER] + [line(p, case_no=f"{p['last']}-{p['phone']}") for p in expect]),
+            expect,
+        ),
+        # valid rows the target refuses
+        "hearings_load.txt": ("\n".join([HEADER] + [line(p, case_no="26-CR-3") for p in load]), load),
+    }
+
+
+def pii(everyone: list[dict]) -> set[str]:
+    values: set[str] = set()
+    for p in everyone:
+        values |= {p["first"], p["last"], f"{p['first']} {p['last']}", p["email"], p["phone"], p["ref"]}
+        digits = re.sub(r"\D", "", p["phone"])[-10:]
+        values |= {digits, f"+1{digits}"}
+        month, day, year = p["dob"].split("/")
+        values |= {p["dob"], f"{year}-{month}-{day}"}
+    return {v for v in values if v}
+
+
+@pytest.fixture(scope="module")
+def slack_webhook():
+    """A Slack incoming-webhook endpoint on loopback that records what it is sent."""
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"path": self.path, "json": json.loads(body)})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], received
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scanned_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow, slack_webhook):
+    port, received = slack_webhook
+    tmp = tmp_path_factory.mktemp("pii_scan")
+    user = next(u for u, acc in sshd.users.items() if acc.password)
+    drop = sshd.drop_dir(user)
+    for child in drop.iterdir():
+        os.system(f"rm -rf '{child}'")
+    old = time.time() - 3600
+    everyone: list[dict] = []
+    for name, (content, who) in files().items():
+        sshd.put_file(user, f"in/{name}", content + "\n", mtime=old)
+        everyone += who
+    profile = hearings_profile(
+        "pii_hearings",
+        "sftp_pii",
+        str(drop / "in"),
+        reports_directory=str(drop / "acks"),
+        error_directory=str(drop / "errors"),
+    )
+    profile["source"]["keywords"] = ["hearings_"]
+    profile["alerts"]["slack_connection"] = "slack_pii"
+    include = write_include(tmp, profile)
+
+    db_url = sa.engine.make_url(postgres.create_database(f"t_pii_{os.getpid()}"))
+    from courtfeed.target.db import engine_for, migrate
+
+    engine = engine_for(db_url.render_as_string(hide_password=False))
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"""
+                create function refuse_client() returns trigger language plpgsql as $$
+                begin
+                  if new.last_name = '{REFUSED_LAST_NAME}' then
+                    raise exception 'client % % born % (%) refused', new.first_name, new.last_name,
+                      new.dob, new.phone;
+                  end if;
+                  return new;
+                end $$;
+                create trigger refuse_client before insert or update on client
+                  for each row execute function refuse_client();
+                """
+            )
+        )
+    engine.dispose()
+    target = {
+        "conn_type": "postgres",
+        "host": db_url.host,
+        "port": db_url.port,
+        "login": db_url.username,
+        "password": db_url.password,
+        "schema": db_url.database,
+    }
+    env = {
+        **base_env(migrated_airflow, include, tmp / "staging", smtp_server),
+        "AIRFLOW_CONN_SFTP_PII": sshd.airflow_connection_json(user),
+        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
+        "AIRFLOW_CONN_SLACK_PII": json.dumps(
+            {"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{port}/services", "password": "T0/B0/X"}
+        ),
+    }
+    started = time.time()
+    smtp_server.clear()
+    result, output = run_dag(env, "courtfeed__pii_hearings", "--no-retries")
+    engine = engine_for(db_url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        ledger_rows = [dict(r._mapping) for r in conn.execute(sa.text("select * from uploads"))]
+        reject_rows = [dict(r._mapping) for r in conn.execute(sa.text("select * from upload_rejects"))]
+    engine.dispose()
+    logs = [
+        p
+        for p in (Path(migrated_airflow) / "logs").rglob("*")
+        if p.is_file() and p.stat().st_mtime >= started - 1
+    ]
+    acks = [p for p in [*(tmp / "acks").rglob("*"), *(drop / "acks").rglob("*")] if p.is_file()]
+    yield {
+        "result": result,
+        "texts": {
+            "dag.test output (task logs)": output,
+            **{f"log {p}": p.read_text(encoding="utf-8", errors="replace") for p in logs},
+            "ledger uploads": json.dumps(ledger_rows, default=str),
+            "ledger rejects": json.dumps(reject_rows, default=str),
+            **{f"ack {p.name}": p.read_text(encoding="utf-8", errors="replace") for p in acks},
+            **{f"mail {m.subject}": str(m.message) for m in smtp_server.messages},
+            **{f"slack {i}": json.dumps(call["json"]) for i, call in enumerate(received)},
+        },
+        "ledger": ledger_rows,
+        "acks": acks,
+        "mails": list(smtp_server.messages),
+        "slack": list(received),
+        "pii": pii(everyone),
+    }
+    postgres.drop_database(db_url.database)
+
+
+def test_every_rejection_path_was_taken(scanned_run):
+    status = {
+        row["path"].rsplit("/", 1)[-1]: (row["status"], row["message"]) for row in scanned_run["ledger"]
+    }
+    assert status["hearings_noheader.txt"][0] == "rejected"
+    assert status["hearings_noheader.txt"][1].startswith(
+        "the first line looks like data: the header line is missing"
+    )
+    assert status["hearings_drift.txt"][0] == "rejected" and "DEF_LNAME" in status["hearings_drift.txt"][1]
+    assert status["hearings_rows.txt"][0] == "rejected"
+    assert status["hearings_expect.txt"][0] == "rejected"
+    assert status["hearings_load.txt"][0] == "failed" and "load failed" in status["hearings_load.txt"][1]
+    # what is scanned is there: acknowledgements, a mail and a Slack message per rejected file,
+    # and the failed load's task-failure alert
+    assert len([p for p in scanned_run["acks"] if p.name.endswith(".ack.json")]) >= 8
+    subjects = {m.subject for m in scanned_run["mails"]}
+    assert "[courtfeed] pii_hearings: file hearings_noheader.txt was rejected" in subjects
+    assert any("task" in s and "failed" in s for s in subjects), subjects
+    assert len(scanned_run["slack"]) >= 4
+
+
+def test_no_cell_value_anywhere(scanned_run):
+    values = scanned_run["pii"]
+    texts = scanned_run["texts"]
+    assert leaks(f"x {REFUSED_LAST_NAME} y", values)  # the scan does find a value
+    assert "after read: status rejected" in texts["dag.test output (task logs)"]  # task logs are in it
+    found = {where: sorted(leaks(text, values)) for where, text in texts.items()}
+    shown = {}
+    for where, leaked in found.items():
+        if leaked:  # where each value is, with a little context, to find the code that wrote it
+            text = texts[where]
+            shown[where] = [text[max(0, text.index(v) - 120) : text.index(v) + 40] for v in leaked[:3]]
+    assert not shown

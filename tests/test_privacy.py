@@ -1,0 +1,32 @@
+"""courtfeed.privacy: what is kept of an exception whose text may quote a row."""
+
+from __future__ import annotations
+
+from courtfeed.privacy import ValueFreeError, describe_exception, value_free
+
+
+class _Orig(Exception):
+    pgcode = "P0001"
+
+
+class _DbError(Exception):
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.orig = _Orig(text)
+
+
+def test_value_free_keeps_the_class_and_sqlstate_only():
+    exc = _DbError("client Evander Fairweather born 1960-01-10 refused\nDETAIL: Key (ref)=(D7) exists")
+    assert value_free(exc) == "_DbError (SQLSTATE P0001)"
+    assert value_free(ValueError("Fairweather")) == "ValueError"
+
+
+def test_a_value_free_error_is_described_as_written():
+    # courtfeed's own errors are built from value-free parts, so alerts show them in full
+    text = describe_exception(ValueFreeError("upload u1: load failed: _DbError (SQLSTATE P0001)"))
+    assert text == "ValueFreeError: upload u1: load failed: _DbError (SQLSTATE P0001)"
+
+
+def test_a_foreign_error_is_scrubbed():
+    text = describe_exception(RuntimeError("duplicate key 'Fairweather' phone (312) 555-5000 x@y.example"))
+    assert "Fairweather" not in text and "555" not in text and "x@y.example" not in text
