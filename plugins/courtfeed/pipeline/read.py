@@ -59,4 +59,6 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
     if match.missing:
         # Optional columns that are gone: their fields load empty. Say so in the upload's message.
         work.message = describe_drift(match, required)
+    if reader.notes:
+        work.message = "; ".join([*filter(None, [work.message]), *reader.notes])
     return work
