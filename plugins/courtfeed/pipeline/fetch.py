@@ -102,8 +102,8 @@ def mark_duplicates(works: list[FileWork], engine, hint: str = "not loaded again
         for work in works:
             if work.ended:
                 continue
-            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
-            if earlier and (earlier.get("member") or None) == (work.member or None):
+            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
+            if earlier:
                 work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; {hint}")
 
 

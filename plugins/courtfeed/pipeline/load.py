@@ -82,7 +82,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             earlier = (
                 None
                 if work.forced
-                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
             )
             if earlier:
                 raise _AlreadyLoaded(earlier["id"])
