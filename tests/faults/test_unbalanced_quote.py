@@ -56,3 +56,13 @@ def test_a_real_multi_line_notes_field_is_kept(tmp_path: Path):
 
     assert got.rows == [["1", "first line\nsecond, line", "Metro"], ["2", "plain", "Metro"]]
     assert got.rejects == []
+
+
+def test_a_last_field_ending_in_a_line_break_is_not_a_broken_quote(tmp_path: Path):
+    path = tmp_path / "notes.csv"
+    path.write_text('ID,CITY,NOTES\n1,Metro,plain\n2,Metro,"ends with a break\n"\n')
+
+    got = read_back(path)
+
+    assert got.rows == [["1", "Metro", "plain"], ["2", "Metro", "ends with a break\n"]]
+    assert got.rejects == []

@@ -91,3 +91,15 @@ def load_template(profile: Profile):
     from courtfeed.config.loader import resolve_template
 
     return resolve_template(profile.template)
+
+
+def attempt() -> tuple[int, int]:
+    """(this attempt, how many the task gets) of the running Airflow task; (1, 1) outside one."""
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+    except Exception:  # the command line, or a test calling the task body directly
+        return 1, 1
+    current = int(getattr(ti, "try_number", 1) or 1)
+    return current, max(int(getattr(ti, "max_tries", 0) or 0) + 1, current)

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
+from courtfeed.faults import kill_point
 from courtfeed.pipeline.work import FileWork, sha256_of, write_rejects
 from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
@@ -120,6 +121,7 @@ def fetch_stage(
     content was already loaded from that path."""
     local = Path(work.local_path)
     source.download(work.path, local)
+    kill_point("fetch", work.name)  # fault tests: die with the download on disk, nothing recorded
     work.sha256 = sha256_of(local)
     works = unpack_delivery(
         work, max_unpacked_mb=max_unpacked_mb, pgp_private_key=private_key, pgp_passphrase=passphrase

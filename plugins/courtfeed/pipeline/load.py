@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 
 from courtfeed.config.template import Template
+from courtfeed.faults import kill_point
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
@@ -45,12 +46,13 @@ def _ledger_fields(work: FileWork) -> dict:
     )
 
 
-def record_ended(engine: Engine, work: FileWork) -> FileWork:
+def record_ended(engine: Engine, work: FileWork, attempts: int | None = None) -> FileWork:
     """Write the ledger row of a file that ended rejected, failed or duplicate (own transaction)."""
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
-        status=work.status,
+        attempts=attempts,
+        status=work.status or "failed",
         message=work.message,
         rows_read=work.rows_read,
         rows_loaded=0,
@@ -99,6 +101,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 ids = created.setdefault(entity, [])
                 for records in iter_records(records_file(work, entity), entity):
                     c = loader.load(entity, records)
+                    kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
                     totals["created"] += c.created
                     totals["updated"] += c.updated
                     totals["unchanged"] += c.unchanged

@@ -50,7 +50,7 @@ def open_delimited(path: str | Path, fmt: FormatSpec, batch_rows: int = DEFAULT_
         text.close()
         raise
     reader.notes.extend(notes)
-    reader.batches = _quote_checked(reader.batches, spans, delimiter, len(reader.columns))
+    reader.batches = _quote_checked(reader.batches, spans)
     return reader
 
 
@@ -104,7 +104,14 @@ def _numbered_rows(text: TextIO, delimiter: str, quotechar: str, spans: dict[int
     spreadsheet shows it, so the csv reader's line_num is not the row number. Records read from
     several lines are noted in ``spans`` (row number -> lines) for the quote check.
     """
-    reader = csv.reader(text, delimiter=delimiter, quotechar=quotechar)
+    last_line = [""]
+
+    def lines() -> Iterator[str]:
+        for physical in text:
+            last_line[0] = physical
+            yield physical
+
+    reader = csv.reader(lines(), delimiter=delimiter, quotechar=quotechar)
     number = 0
     line = 0
     held: Row | None = None  # one record is held back to learn whether it was the file's last
@@ -122,8 +129,10 @@ def _numbered_rows(text: TextIO, delimiter: str, quotechar: str, spans: dict[int
                 held = (number, cells)
             if held is not None:
                 span = spans.get(held[0])
-                # csv keeps the line break of a quoted field cut off by the end of the file.
-                if span is not None and held[1] and (held[1][-1] or "").endswith(("\n", "\r")):
+                # A quoted field cut off by the end of the file keeps its line break, and the
+                # file does not end with the quote that would have closed it.
+                cut_off = held[1] and (held[1][-1] or "").endswith(("\n", "\r"))
+                if span is not None and cut_off and not last_line[0].rstrip("\r\n").endswith(quotechar):
                     span.at_end = True
                 yield held
     except csv.Error as error:
@@ -135,9 +144,7 @@ def _numbered_rows(text: TextIO, delimiter: str, quotechar: str, spans: dict[int
         ) from None
 
 
-def _quote_checked(
-    batches: Iterator[Batch], spans: dict[int, _Span], delimiter: str, width: int
-) -> Iterator[Batch]:
+def _quote_checked(batches: Iterator[Batch], spans: dict[int, _Span]) -> Iterator[Batch]:
     """Batches where a record that swallowed lines through an unbalanced quote is a reject
     naming the lines, not a row (or a vague "wrong number of fields")."""
     for batch in batches:
@@ -145,40 +152,28 @@ def _quote_checked(
         for reject in batch.rejects:
             span = spans.pop(reject.row, None) if reject.row is not None else None
             if span is not None and reject.rule == "ragged_row":
-                reject = Reject(reject.row, None, "unbalanced_quote", span.describe(reject.message))
+                # Three lines or more in a row that does not fit: rows swallowed by a quote.
+                if span.at_end or span.last - span.first >= 2:
+                    reject = Reject(reject.row, None, "unbalanced_quote", span.describe(reject.message))
+                else:  # a real multi-line field in a row that is ragged for another reason
+                    message = f"{reject.message} (the row spans lines {span.first}-{span.last})"
+                    reject = Reject(reject.row, reject.column, reject.rule, message)
             rejects.append(reject)
-        swallowed = []
-        for index, number in enumerate(batch.row_numbers):
-            span = spans.pop(number, None)
-            if span is None:
-                continue
-            cells = batch.frame.iloc[index].tolist()
-            if span.at_end or _holds_rows(cells, delimiter, width):
-                swallowed.append(index)
-                why = "it reaches the end of the file" if span.at_end else "a field holds whole rows"
-                rejects.append(Reject(number, None, "unbalanced_quote", span.describe(why)))
-        if swallowed:
-            keep = [i for i in range(len(batch.row_numbers)) if i not in set(swallowed)]
-            frame = batch.frame.iloc[keep].reset_index(drop=True)
-            numbers = [batch.row_numbers[i] for i in keep]
-            batch = Batch(frame, numbers, sorted(rejects, key=lambda r: r.row or 0))
+        cut_off = [i for i, n in enumerate(batch.row_numbers) if n in spans and spans[n].at_end]
+        for index in cut_off:
+            number = batch.row_numbers[index]
+            why = "it reaches the end of the file"
+            rejects.append(Reject(number, None, "unbalanced_quote", spans[number].describe(why)))
+        if cut_off:
+            keep = [i for i in range(len(batch.row_numbers)) if i not in set(cut_off)]
+            batch = Batch(
+                batch.frame.iloc[keep].reset_index(drop=True),
+                [batch.row_numbers[i] for i in keep],
+                sorted(rejects, key=lambda r: r.row or 0),
+            )
         else:
             batch.rejects = rejects
-        spans_before = [n for n in spans if batch.row_numbers and n < batch.row_numbers[-1]]
-        for n in spans_before:  # blank or title records: nothing to check
+        last = max([*batch.row_numbers, *(r.row or 0 for r in batch.rejects)], default=0)
+        for n in [n for n in spans if n <= last]:  # checked, or blank and title records
             spans.pop(n, None)
         yield batch
-
-
-def _holds_rows(cells: list, delimiter: str, width: int) -> bool:
-    """A field whose inner lines each look like a whole row of this file (a row's worth of
-    delimiters) is rows swallowed by a quote, not a notes field with line breaks."""
-    if width < 3:
-        return False
-    for cell in cells:
-        if not isinstance(cell, str) or ("\n" not in cell and "\r" not in cell):
-            continue
-        inner = _LINE_BREAK.split(cell)[1:]
-        if any(line.count(delimiter) >= width - 1 for line in inner):
-            return True
-    return False

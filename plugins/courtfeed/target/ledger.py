@@ -17,7 +17,10 @@ from courtfeed.target.schema import file_observations, uploads, utc_now
 from courtfeed.target.schema import upload_rejects as rejects_table
 
 # An upload in one of these states has been dealt with: the sensor does not offer the file again.
-SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate")
+# "failed" is an upload whose retries are spent: parked until someone reprocesses it (force_files,
+# `courtfeed reprocess`), so a file that cannot load is not fetched, failed and alerted on again
+# every cycle.
+SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate", "failed")
 # An upload in one of these states put records in the target.
 LOADED_STATUSES = ("loaded", "partial")
 # Set while the loading transaction is open; never visible to other connections.
@@ -177,9 +180,10 @@ def record_failed_upload(
     rejects: Iterable[Reject] = (),
     ack_path: str | None = None,
     member: str | None = None,
+    attempts: int | None = None,
 ) -> None:
     """Write a whole ledger row in a transaction of its own: for rejected or failed files, after
-    the loading transaction was rolled back.
+    the loading transaction was rolled back. ``attempts``: of a failed upload, how many were made.
 
     An earlier rejected/failed row of the same upload id (a retried task) is replaced; a loaded or
     partial row of that id is left as it is (its records are in the target).
@@ -216,6 +220,8 @@ def record_failed_upload(
             rejects=rejects,
             ack_path=ack_path,
         )
+        if attempts is not None:
+            conn.execute(update(uploads).where(uploads.c.id == upload_id).values(attempts=attempts))
 
 
 def discard_failed_attempt(conn: Connection, upload_id: str) -> bool:

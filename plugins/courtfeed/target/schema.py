@@ -140,6 +140,7 @@ uploads = Table(
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("ack_path", Text),
+    Column("attempts", Integer),  # a failed upload: the attempts made before it was parked
     Index(None, "profile", "path"),
     Index(None, "profile", "sha256"),
     Index(None, "status"),
