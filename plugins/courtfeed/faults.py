@@ -1,30 +1,56 @@
-"""Test-only fault injection: kill this process once, at a named point, for the fault tests.
+"""Test-only fault injection: kill this process once, or hold it, at a named point.
 
-Off unless the environment variable COURTFEED_FAULT_KILL is set, to a comma-separated list of
-``point:file_name`` (points: fetch, read, validate, map, load, finalize). The first time the
-process reaches a listed point for that file it leaves a marker in COURTFEED_FAULT_DIR and
-SIGKILLs itself, as an out-of-memory kill or a lost worker would; the retry finds the marker and
-goes on. Nothing else reads these variables.
+Off unless COURTFEED_FAULT_KILL or COURTFEED_FAULT_PAUSE is set, to a comma-separated list of
+``point:file_name`` (points: download, fetch, read, validate, map, load, finalize).
+
+- kill: the first time the process reaches a listed point for that file it leaves a marker in
+  COURTFEED_FAULT_DIR and SIGKILLs itself, as an out-of-memory kill or a lost worker would; the
+  retry finds the marker and goes on.
+- pause: the first time, it leaves ``<point>.<file>.paused`` and waits for ``<point>.<file>.go``,
+  so a test can restart a service (the database mid-load, the SFTP server mid-download) at
+  exactly that moment.
+
+Nothing else reads these variables.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 KILL_ENV = "COURTFEED_FAULT_KILL"
+PAUSE_ENV = "COURTFEED_FAULT_PAUSE"
 DIR_ENV = "COURTFEED_FAULT_DIR"
+PAUSE_LIMIT_SECONDS = 300
 
 
-def kill_point(point: str, file_name: str) -> None:
-    spec = os.environ.get(KILL_ENV)
+def _first_time(env: str, point: str, file_name: str, suffix: str) -> Path | None:
+    """The marker for this point and file if it is listed and was not reached before."""
+    spec = os.environ.get(env)
     if not spec or f"{point}:{file_name}" not in (item.strip() for item in spec.split(",")):
-        return
-    marker = Path(os.environ.get(DIR_ENV) or ".") / f"{point}.{file_name}.killed"
+        return None
+    marker = Path(os.environ.get(DIR_ENV) or ".") / f"{point}.{file_name}.{suffix}"
     try:
         with marker.open("x"):
             pass
     except FileExistsError:
-        return  # killed once already: this is the retry
-    os.kill(os.getpid(), signal.SIGKILL)
+        return None  # reached once already: this is the retry
+    return marker
+
+
+def kill_point(point: str, file_name: str) -> None:
+    if _first_time(KILL_ENV, point, file_name, "killed") is not None:
+        os.kill(os.getpid(), signal.SIGKILL)
+    pause_point(point, file_name)
+
+
+def pause_point(point: str, file_name: str) -> None:
+    marker = _first_time(PAUSE_ENV, point, file_name, "paused")
+    if marker is None:
+        return
+    go = marker.with_name(f"{point}.{file_name}.go")
+    deadline = time.monotonic() + PAUSE_LIMIT_SECONDS
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)

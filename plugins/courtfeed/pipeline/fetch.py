@@ -120,6 +120,7 @@ def fetch_stage(
     """Download and unpack; each payload becomes its own upload, ended as duplicate when the same
     content was already loaded from that path."""
     local = Path(work.local_path)
+    kill_point("download", work.name)  # fault tests: the SFTP server goes away mid-download
     source.download(work.path, local)
     kill_point("fetch", work.name)  # fault tests: die with the download on disk, nothing recorded
     work.sha256 = sha256_of(local)
