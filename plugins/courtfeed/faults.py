@@ -1,11 +1,13 @@
 """Test-only fault injection: kill this process once, or hold it, at a named point.
 
-Off unless COURTFEED_FAULT_KILL or COURTFEED_FAULT_PAUSE is set, to a comma-separated list of
+Off unless COURTFEED_FAULT_KILL, COURTFEED_FAULT_FAIL or COURTFEED_FAULT_PAUSE is set, to a comma-separated list of
 ``point:file_name`` (points: download, fetch, read, validate, map, load, finalize).
 
 - kill: the first time the process reaches a listed point for that file it leaves a marker in
   COURTFEED_FAULT_DIR and SIGKILLs itself, as an out-of-memory kill or a lost worker would; the
   retry finds the marker and goes on.
+- fail (COURTFEED_FAULT_FAIL): every time, it raises InjectedFault, a failure no retry cures,
+  so the file ends parked.
 - pause: the first time, it leaves ``<point>.<file>.paused`` and waits for ``<point>.<file>.go``,
   so a test can restart a service (the database mid-load, the SFTP server mid-download) at
   exactly that moment.
@@ -22,6 +24,7 @@ from pathlib import Path
 
 KILL_ENV = "COURTFEED_FAULT_KILL"
 PAUSE_ENV = "COURTFEED_FAULT_PAUSE"
+FAIL_ENV = "COURTFEED_FAULT_FAIL"
 DIR_ENV = "COURTFEED_FAULT_DIR"
 PAUSE_LIMIT_SECONDS = 300
 
@@ -40,9 +43,16 @@ def _first_time(env: str, point: str, file_name: str, suffix: str) -> Path | Non
     return marker
 
 
+class InjectedFault(RuntimeError):
+    """The failure COURTFEED_FAULT_FAIL asks for."""
+
+
 def kill_point(point: str, file_name: str) -> None:
     if _first_time(KILL_ENV, point, file_name, "killed") is not None:
         os.kill(os.getpid(), signal.SIGKILL)
+    fail = os.environ.get(FAIL_ENV)
+    if fail and f"{point}:{file_name}" in (item.strip() for item in fail.split(",")):
+        raise InjectedFault(f"injected fault at {point}")
     pause_point(point, file_name)
 
 
