@@ -78,14 +78,15 @@ class UtcDateTime(TypeDecorator):
 
 def column_type(kind: str) -> TypeEngine:
     """The column type for a field kind of the catalogue."""
-    return {
+    types: dict[str, TypeEngine] = {
         "date": Date(),
         "time": Time(),
         "datetime": UtcDateTime(),
         "decimal": Numeric(14, 2),
         "integer": BigInteger(),
         "boolean": Boolean(),
-    }.get(kind, Text())
+    }
+    return types.get(kind, Text())
 
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
