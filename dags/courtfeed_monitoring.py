@@ -9,7 +9,7 @@ courtfeed.dagfactory.alerts (sending). Parse time imports nothing heavy and read
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, get_current_context, task
 
@@ -24,7 +24,7 @@ with DAG(
     doc_md=__doc__,
 ):
 
-    @task(task_id="check_freshness")
+    @task(task_id="check_freshness", execution_timeout=timedelta(minutes=10))
     def check_freshness() -> list[str]:
         from courtfeed.dagfactory.alerts import run_freshness_monitor
 

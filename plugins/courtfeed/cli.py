@@ -240,8 +240,10 @@ def cmd_status(args) -> int:
     )
     for r in rows:
         finished = str(r.get("finished_at") or "")[:19]
+        # A parked failure shows the attempts made, e.g. "failed×4".
+        status = r["status"] + (f"×{r['attempts']}" if r.get("attempts") else "")
         print(
-            f"{finished:20} {str(r.get('profile') or '-'):18} {r['status']:9} {r['rows_read'] or 0:>7} "
+            f"{finished:20} {str(r.get('profile') or '-'):18} {status:9} {r['rows_read'] or 0:>7} "
             f"{r['rows_loaded'] or 0:>7} {r['rows_rejected'] or 0:>8}  {Path(r['path']).name}"
         )
     return 0

@@ -220,7 +220,10 @@ def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airfl
     env = {
         **base_env(migrated_airflow, include, tmp_path / "staging", smtp_server),
         "AIRFLOW_CONN_SFTP_DOWN": json.dumps(dead),
-        "COURTFEED_TARGET_URL": f"sqlite:///{tmp_path / 'target.db'}",
+        # The tasks need the target connection (no fallback: issue 9 finding 6).
+        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(
+            {"conn_type": "sqlite", "host": str(tmp_path / "target.db")}
+        ),
     }
     smtp_server.clear()
     result, _ = run_dag(env, "courtfeed__alert_down", "--no-retries")
@@ -261,7 +264,9 @@ def test_monitor_dag_mails_the_late_profile_only(tmp_path, smtp_server, migrated
     engine.dispose()
     env = {
         **base_env(migrated_airflow, include, tmp_path / "staging", smtp_server),
-        "COURTFEED_TARGET_URL": target_url,
+        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(
+            {"conn_type": "sqlite", "host": str(tmp_path / "target.db")}
+        ),
     }
     smtp_server.clear()
     # the 06:30 Chicago tick (12:30 UTC): the run whose window holds the deadline

@@ -176,9 +176,8 @@ def test_processed_identities_with_many_candidates(engine):
     with engine.connect() as conn:
         seen = ledger.processed_identities(conn, "metro", candidates)
         other_profile = ledger.processed_identities(conn, "other", candidates[:10])
-    expected = {
-        c for i, c in enumerate(candidates[:count]) if i % 2 == 0 and i % 5 != 4
-    }  # status "failed" is retried
+    # status "failed" is parked (its retries are spent): settled like the others until reprocessed
+    expected = {c for i, c in enumerate(candidates[:count]) if i % 2 == 0}
     expected.add(candidates[-1])
     assert seen == expected
     assert other_profile == set()

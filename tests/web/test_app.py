@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html import unescape
 from html.parser import HTMLParser
@@ -246,7 +247,8 @@ def test_an_unreachable_database_is_a_503_without_its_password(web_include):
 
 
 def test_target_url_defaults_to_the_dags_target(demo_ledger, web_include, monkeypatch):
-    # No courtfeed_target connection in the test Airflow home: COURTFEED_TARGET_URL decides.
-    monkeypatch.setenv("COURTFEED_TARGET_URL", demo_ledger.target_url)
+    # The dashboard reads the DAGs' target: the courtfeed_target connection.
+    host = demo_ledger.target_url.removeprefix("sqlite:///")
+    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", json.dumps({"conn_type": "sqlite", "host": host}))
     client = TestClient(create_app())
     assert client.get("/api/summary").json()["recent"]

@@ -109,7 +109,8 @@ def plugin_client(migrated_airflow, demo_ledger, web_include, monkeypatch):
     from airflow.api_fastapi.app import create_auth_manager
     from fastapi import FastAPI
 
-    monkeypatch.setenv("COURTFEED_TARGET_URL", demo_ledger.target_url)
+    host = demo_ledger.target_url.removeprefix("sqlite:///")
+    monkeypatch.setenv("AIRFLOW_CONN_COURTFEED_TARGET", json.dumps({"conn_type": "sqlite", "host": host}))
     auth_manager = create_auth_manager()
     auth_manager.init()
     entry = load_plugin_module().CourtfeedPlugin.fastapi_apps[0]

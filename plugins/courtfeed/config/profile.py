@@ -84,6 +84,15 @@ class Profile(Strict):
     # passphrase (extra "passphrase"), for .pgp/.gpg/.asc deliveries.
     decrypt_connection: str | None = None
     max_unpacked_mb: int = Field(2048, ge=1)  # compressed deliveries: larger is refused (zip bombs)
+    # Per-file tasks (fetch ... finalize): how long one attempt may run before Airflow stops it,
+    # and how often a failed attempt is retried (exponential backoff from retry_delay_seconds)
+    # before the file is parked as failed, not fetched again until reprocessed.
+    execution_timeout_minutes: int = Field(60, ge=1, le=24 * 60)
+    retries: int = Field(3, ge=0, le=10)
+    retry_delay_seconds: int = Field(30, ge=1, le=3600)
+    # Airflow pool capping concurrent loads into the target database across all profiles (one
+    # pool per target, e.g. courtfeed_target); must exist in Airflow when set.
+    target_pool: str | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from courtfeed.config.profile import Profile
 
@@ -82,7 +83,7 @@ def schedule_for(profile: Profile):
 
     if profile.schedule in NOT_CRON:
         return None if profile.schedule in (None, "None") else profile.schedule
-    return CronDataIntervalTimetable(profile.schedule, timezone=profile.timezone)
+    return CronDataIntervalTimetable(str(profile.schedule), timezone=profile.timezone)
 
 
 def build_dag(profile: Profile):
@@ -90,14 +91,24 @@ def build_dag(profile: Profile):
 
     name = profile.name
     src = profile.source
-    server = {"pool": src.pool} if src.pool else {}
+    server: dict[str, Any] = {"pool": src.pool} if src.pool else {}
     from courtfeed.dagfactory.alerts import on_task_failure
 
     default_args = {
         "owner": profile.owner,
         "retries": 0,
         "on_failure_callback": on_task_failure,  # alerts: mail/Slack the profile's recipients
+        # No attempt runs forever (a hung connection, a stuck lock): Airflow fails it and retries.
+        "execution_timeout": timedelta(minutes=profile.execution_timeout_minutes),
     }
+    # Every per-file task is retried (a killed worker, a dropped connection, a restarted
+    # database); after the last attempt the file is parked as failed (dagfactory/tasks.py).
+    per_file_retries: dict[str, Any] = {
+        "retries": profile.retries,
+        "retry_delay": timedelta(seconds=profile.retry_delay_seconds),
+        "retry_exponential_backoff": True,
+    }
+    target: dict[str, Any] = {"pool": profile.target_pool} if profile.target_pool else {}
     with DAG(
         dag_id=profile.dag_id,
         description=profile.description or None,
@@ -154,7 +165,7 @@ def build_dag(profile: Profile):
             timeout=src.wait_timeout_seconds,
             soft_fail=True,
             retries=3,
-            retry_delay=timedelta(seconds=30),
+            retry_delay=timedelta(seconds=profile.retry_delay_seconds),
             retry_exponential_backoff=True,
         )
         def list_new_files() -> PokeReturnValue:
@@ -175,54 +186,41 @@ def build_dag(profile: Profile):
             # The delivered file's name labels every task of its group (map_index_template).
             first = value[0] if isinstance(value, list) and value else value
             path = first.get("path", "") if isinstance(first, dict) else ""
-            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"
+            context: dict[str, Any] = get_current_context()  # type: ignore[assignment]
+            context["file_name"] = path.rsplit("/", 1)[-1] or "?"
 
-        per_file = {"map_index_template": "{{ file_name }}"}
+        per_file: dict[str, Any] = {"map_index_template": "{{ file_name }}"}
         assets = entity_assets(profile)
 
-        @task(
-            task_id="fetch",
-            **server,
-            retries=3,
-            retry_delay=timedelta(seconds=20),
-            retry_exponential_backoff=True,
-            **per_file,
-        )
+        @task(task_id="fetch", **server, **per_file_retries, **per_file)
         def fetch(remote: dict) -> list[dict]:
             from courtfeed.dagfactory.tasks import fetch as run
 
             _label(remote)
             return run(name, remote, get_current_context()["run_id"])
 
-        @task(task_id="read", **per_file)
+        @task(task_id="read", **per_file_retries, **per_file)
         def read(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import read as run
 
             _label(work)
             return run(name, work)
 
-        @task(task_id="validate", **per_file)
+        @task(task_id="validate", **per_file_retries, **per_file)
         def validate(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import validate as run
 
             _label(work)
             return run(name, work)
 
-        @task(task_id="map", **per_file)
+        @task(task_id="map", **per_file_retries, **per_file)
         def map_rows(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import map_rows as run
 
             _label(work)
             return run(name, work)
 
-        @task(
-            task_id="load",
-            outlets=list(assets.values()),
-            retries=2,
-            retry_delay=timedelta(seconds=30),
-            retry_exponential_backoff=True,
-            **per_file,
-        )
+        @task(task_id="load", outlets=list(assets.values()), **target, **per_file_retries, **per_file)
         def load(work: list[dict]) -> list[dict]:
             from courtfeed.dagfactory.tasks import load as run
 
@@ -249,14 +247,7 @@ def build_dag(profile: Profile):
                     }
             return results
 
-        @task(
-            task_id="finalize",
-            **server,
-            retries=3,
-            retry_delay=timedelta(seconds=20),
-            retry_exponential_backoff=True,
-            **per_file,
-        )
+        @task(task_id="finalize", **server, **per_file_retries, **per_file)
         def finalize(work: list[dict]) -> dict:
             from courtfeed.dagfactory.tasks import finalize as run
 
@@ -265,7 +256,7 @@ def build_dag(profile: Profile):
 
         @task_group(group_id="file")
         def process(remote: dict):
-            finalize(load(map_rows(validate(read(fetch(remote))))))
+            finalize(load(map_rows(validate(read(fetch(remote))))))  # type: ignore[arg-type]  # XComArgs at parse time
 
         process.expand(remote=list_new_files())
     return dag

@@ -11,22 +11,35 @@ from courtfeed.config.profile import Profile
 TARGET_CONN_ID = "courtfeed_target"
 
 
+class TargetNotConfigured(RuntimeError):
+    """The Airflow connection naming the load target is missing."""
+
+
 def target_url() -> str:
-    """The URL of the Airflow connection courtfeed_target; COURTFEED_TARGET_URL when it is absent."""
-    from courtfeed.target.db import default_target_url, url_from_airflow_connection
+    """The URL of the Airflow connection courtfeed_target.
+
+    There is no fallback: a worker that guessed a target (a SQLite file on its own disk) would
+    load records where nobody reads them. The quickstart defines the connection explicitly
+    (airflow_settings.yaml, a SQLite file under .run/); `courtfeed ingest` takes --target.
+    """
+    from courtfeed.target.db import url_from_airflow_connection
 
     try:
         from airflow.sdk import Connection
 
         return url_from_airflow_connection(Connection.get(TARGET_CONN_ID))
-    except Exception as exc:  # connection not defined: the quickstart's embedded default
+    except Exception as exc:
         if type(exc).__name__ not in (
             "AirflowNotFoundException",
             "AirflowRuntimeError",
             "ConnectionNotFound",
         ):
             raise
-        return default_target_url()
+        raise TargetNotConfigured(
+            f"the Airflow connection '{TARGET_CONN_ID}' is not defined: it names the database to load"
+            " into (type postgres, or sqlite with the file path as host); add it, e.g. with"
+            " `make airflow-settings` or AIRFLOW_CONN_COURTFEED_TARGET"
+        ) from None
 
 
 _engines: dict[str, object] = {}
@@ -80,3 +93,15 @@ def load_template(profile: Profile):
     from courtfeed.config.loader import resolve_template
 
     return resolve_template(profile.template)
+
+
+def attempt() -> tuple[int, int]:
+    """(this attempt, how many the task gets) of the running Airflow task; (1, 1) outside one."""
+    try:
+        from airflow.sdk import get_current_context
+
+        ti = get_current_context()["ti"]
+    except Exception:  # the command line, or a test calling the task body directly
+        return 1, 1
+    current = int(getattr(ti, "try_number", 1) or 1)
+    return current, max(int(getattr(ti, "max_tries", 0) or 0) + 1, current)

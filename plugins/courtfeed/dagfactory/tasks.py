@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from courtfeed import faults
 from courtfeed.dagfactory import runtime
 
 log = logging.getLogger(__name__)
@@ -140,26 +141,56 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
     return [w.to_dict() for w in works]
 
 
+def _settle_failure(work, stage: str, exc: BaseException, load: bool) -> None:
+    """Record a failed attempt in the ledger: retried while attempts remain, else parked.
+
+    A parked upload is settled as ``failed`` with the attempts made: the sensor does not offer
+    the file again (no fetch, fail and alert every cycle) until someone reprocesses it; the
+    task's failure callback alerts once, on the last attempt.
+    """
+    from courtfeed.pipeline.load import record_ended
+
+    current, attempts = runtime.attempt()
+    # load_stage words its own failure (class and SQLSTATE, never the text: it may quote values).
+    reason = work.message if load and work.status == "failed" else f"{stage} failed: {type(exc).__name__}"
+    if current < attempts:
+        note = f"attempt {current} of {attempts}; retried"
+    else:
+        note = f"parked after {attempts} attempt(s): not fetched again until reprocessed"
+    work.end("failed", f"{reason}; {note}")
+    try:
+        record_ended(runtime.target_engine(), work, attempts=current)
+    except Exception as error:  # the target itself is down: the task's retry will record it
+        log.error("upload %s: failure not recorded in the ledger (%s)", work.upload_id, type(error).__name__)
+
+
+def _stopped_by_airflow(exc: BaseException) -> bool:
+    # execution_timeout raises AirflowTaskTimeout, a BaseException: record it like any failure.
+    return type(exc).__name__ == "AirflowTaskTimeout"
+
+
 def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> list[dict]:
     """Run a stage on each payload of a delivery; the task fails after all of them were handled.
 
-    Read, validate and map skip payloads that already ended, and record an unexpected error as
-    a failed upload. Load runs on every payload (it writes the ledger row of ended ones too) and
-    records its own failures.
+    Read, validate and map skip payloads that already ended; load runs on every payload (it
+    writes the ledger row of ended ones too). An unexpected error or a timeout is recorded as a
+    failed attempt (see _settle_failure) and fails the task, so Airflow retries it.
     """
-    from courtfeed.pipeline.load import record_ended
     from courtfeed.pipeline.work import FileWork
 
-    out, failure = [], None
+    out: list[dict] = []
+    failure: BaseException | None = None
     for work_dict in work_dicts:
         work = FileWork.from_dict(work_dict)
         if load or not work.ended:
             try:
                 work = run(work)
-            except Exception as exc:
-                if not load:
-                    work.end("failed", f"{stage} failed: {type(exc).__name__}")
-                    record_ended(runtime.target_engine(), work)
+                if not load:  # fault tests: die after the stage wrote its files, before it returns
+                    faults.kill_point(stage, work.name)
+            except BaseException as exc:
+                if not isinstance(exc, Exception) and not _stopped_by_airflow(exc):
+                    raise
+                _settle_failure(work, stage, exc, load)
                 failure = failure or exc
             log.info(
                 "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d; counts %s",
@@ -217,6 +248,7 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     items = [FileWork.from_dict(w) for w in works]
     with runtime.open_source(profile) as source:
         summary = finalize_stage(items, profile, source, runtime.acks_root())
+    faults.kill_point("finalize", items[0].name)  # fault tests: die after the remote side is done
     with runtime.target_engine().begin() as conn:
         for work in items:
             if work.ack_path:

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
+from courtfeed.faults import kill_point
 from courtfeed.pipeline.work import FileWork, sha256_of, write_rejects
 from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
@@ -103,8 +104,8 @@ def mark_duplicates(works: list[FileWork], engine, hint: str = "not loaded again
         for work in works:
             if work.ended:
                 continue
-            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256 or "")
-            if earlier and (earlier.get("member") or None) == (work.member or None):
+            earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
+            if earlier:
                 work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; {hint}")
 
 
@@ -123,7 +124,9 @@ def fetch_stage(
     listed = None
     if work.size is not None and work.mtime:  # still the file the listing saw (not a swapped link)
         listed = RemoteFile(work.path, work.size, datetime.fromisoformat(work.mtime))
+    kill_point("download", work.name)  # fault tests: the SFTP server goes away mid-download
     source.download(work.path, local, expected=listed)
+    kill_point("fetch", work.name)  # fault tests: die with the download on disk, nothing recorded
     work.sha256 = sha256_of(local)
     works = unpack_delivery(
         work, max_unpacked_mb=max_unpacked_mb, pgp_private_key=private_key, pgp_passphrase=passphrase

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from courtfeed import progress
 from courtfeed.config.template import Template
+from courtfeed.faults import kill_point
 from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
@@ -47,11 +48,12 @@ def _ledger_fields(work: FileWork) -> dict:
     )
 
 
-def record_ended(engine: Engine, work: FileWork) -> FileWork:
+def record_ended(engine: Engine, work: FileWork, attempts: int | None = None) -> FileWork:
     """Write the ledger row of a file that ended rejected, failed or duplicate (own transaction)."""
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
+        attempts=attempts,
         status=work.status or "failed",  # ended works always carry their status
         message=work.message,
         rows_read=work.rows_read,
@@ -84,7 +86,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             earlier = (
                 None
                 if work.forced or not work.sha256
-                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
             )
             if earlier:
                 raise _AlreadyLoaded(earlier["id"])
@@ -103,6 +105,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 progress.rows(f"load {entity}s", 0, total)
                 for records in iter_records(records_file(work, entity), entity):
                     c = loader.load(entity, records)
+                    kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
                     totals["created"] += c.created
                     totals["updated"] += c.updated
                     totals["unchanged"] += c.unchanged

@@ -71,6 +71,7 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         notes.append(describe_drift(match, required))
     if match.loosely_matched:
         notes.append(describe_loose_matches(match))
+    notes.extend(reader.notes)  # e.g. lines decoded as Windows-1252 in a UTF-8 file
     if notes:
         work.message = "; ".join(notes)
     return work

@@ -27,12 +27,6 @@ from courtfeed.pipeline.work import FileWork, sha256_of
 
 SAMPLE_RECORDS = 20
 
-# The same ceiling a profile gets when it does not set max_unpacked_mb.
-
-
-# How bad each status is, for the status of a delivery with several payloads (the worst wins).
-STATUS_SEVERITY = {"ok": 0, "loaded": 0, "duplicate": 1, "partial": 2, "rejected": 3, "failed": 4}
-
 # Summed over the payloads of a delivery in the aggregate result.
 ROW_COUNTS = ("rows_read", "rows_loaded", "rows_excluded", "rows_rejected", "rejects_total")
 
@@ -111,9 +105,22 @@ def is_plain(works: list[FileWork]) -> bool:
     return len(works) == 1 and works[0].member is None
 
 
+def delivery_status(statuses: list[str]) -> str:
+    """The status of a delivery of several uploads by the one rule the DAG's finalize applies
+    (pipeline/finalize.py), so `courtfeed ingest` and the DAG agree; a preview's "ok" counts as
+    what it would be, "loaded"."""
+    from types import SimpleNamespace
+
+    from courtfeed.pipeline.finalize import delivery_status as rule
+
+    preview = "ok" in statuses
+    status = rule([SimpleNamespace(status="loaded" if s == "ok" else s) for s in statuses])  # type: ignore[misc]
+    return "ok" if preview and status == "loaded" else status
+
+
 def combined_result(delivery: FileWork, results: list[dict]) -> dict:
     """One result for a delivery unpacked into payloads: the contract's keys as the aggregate
-    (worst status, summed row counts and per-entity counts, every reject tagged with its member,
+    (the delivery's status by the rule finalize uses too, summed row counts and per-entity counts, every reject tagged with its member,
     sample records of the first payload) and ``uploads``, each payload's own result."""
     if len(results) == 1:
         # One payload (.gz, .pgp, a one-file zip): its own result is already the whole story.
@@ -126,7 +133,7 @@ def combined_result(delivery: FileWork, results: list[dict]) -> dict:
         "agency": delivery.agency,
         "template": delivery.template,
         "sha256": delivery.sha256,
-        "status": max((r["status"] for r in results), key=lambda s: STATUS_SEVERITY.get(s, 0)),
+        "status": delivery_status([r["status"] for r in results]),
         "encoding": None,
         **{key: sum(r.get(key) or 0 for r in results) for key in ROW_COUNTS},
     }

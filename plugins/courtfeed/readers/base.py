@@ -38,3 +38,5 @@ class FileReader:
     delimiter: str | None
     batches: Iterator[Batch]
     header_row: int | None  # spreadsheet row of the header (None without one)
+    # What the acknowledgement should say about how the file was read (e.g. mixed encodings).
+    notes: list[str] = field(default_factory=list)

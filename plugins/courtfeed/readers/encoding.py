@@ -1,16 +1,23 @@
 """Work out how a text file is encoded, refuse files that are not text, and open it as text.
 
 Court systems export UTF-8 (with or without a byte order mark), UTF-16 from Excel's "Unicode
-text", and Windows-1252 from older tools. Detection never reads the whole file into memory: it
-looks at the first chunk for a BOM and binary junk, then decodes the file chunk by chunk.
+text", and Windows-1252 from older tools. County exports that merge two systems mix the last
+two: mostly UTF-8 with some Windows-1252 lines. Such a file is decoded line by line (the
+``utf-8+cp1252`` codec below) so neither half is turned into mojibake. Detection never reads the
+whole file into memory: it looks at the first chunk for a BOM and binary junk, then decodes the
+file chunk by chunk.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 from courtfeed.rejects import FileRejected
 
@@ -45,6 +52,61 @@ def _cp1252_as_windows(error: UnicodeError) -> tuple[str, int]:
 
 codecs.register_error(CP1252_ERRORS, _cp1252_as_windows)
 
+# A file of UTF-8 lines and Windows-1252 lines: each line is decoded as UTF-8 when it is valid
+# UTF-8, else as Windows-1252. A Windows-1252 line that is also valid UTF-8 is practically
+# impossible for real text (it would need sequences like "Ã«"), so the split is safe.
+MIXED = "utf-8+cp1252"
+MAX_LINES_NAMED = 20  # in messages and notes; the count covers them all
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1252", errors=CP1252_ERRORS)
+
+
+class _PerLineDecoder(codecs.IncrementalDecoder):
+    """Decodes whole lines only, each on its own; the bytes after the last line break wait."""
+
+    def __init__(self, errors: str = "strict") -> None:
+        super().__init__(errors)
+        self._pending = b""
+
+    def decode(self, input: Buffer, final: bool = False) -> str:  # noqa: A002 - the codec API's name
+        data = self._pending + bytes(input)
+        cut = len(data) if final else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        head, self._pending = data[:cut], data[cut:]
+        return "".join(_decode_line(line) for line in head.splitlines(keepends=True))
+
+    def reset(self) -> None:
+        self._pending = b""
+
+    def getstate(self) -> tuple[bytes, int]:
+        return self._pending, 0
+
+    def setstate(self, state: tuple[bytes, int]) -> None:
+        self._pending = state[0]
+
+
+def _mixed_search(name: str) -> codecs.CodecInfo | None:
+    # Python hands search functions the name with punctuation turned into "_".
+    if name != "utf_8_cp1252":
+        return None
+    utf8 = codecs.lookup("utf-8")
+    return codecs.CodecInfo(
+        name=MIXED,
+        encode=utf8.encode,
+        decode=lambda data, errors="strict": (_PerLineDecoder(errors).decode(data, final=True), len(data)),
+        incrementalencoder=utf8.incrementalencoder,
+        incrementaldecoder=_PerLineDecoder,
+        streamreader=utf8.streamreader,
+        streamwriter=utf8.streamwriter,
+    )
+
+
+codecs.register(_mixed_search)
+
 # Control characters that never appear in a text export (tab, line breaks and form feed do).
 _CONTROL = {chr(c) for c in range(0x20) if chr(c) not in "\t\n\r\f\v"} | {"\x7f"}
 
@@ -74,19 +136,71 @@ def detect_encoding(path: str | Path, declared: str = "auto") -> str:
         _refuse_binary(head, encoding)
         return encoding
 
-    encoding = _from_bom(head)
-    if encoding is None and _strict_utf8(path):
-        encoding = "utf-8"
-    if encoding is None:
-        encoding = _utf16_without_bom(head)
-    if encoding is None:
+    found = _from_bom(head)
+    if found is None and _strict_utf8(path):
+        found = "utf-8"
+    if found is None:
+        found = _utf16_without_bom(head)
+    if found is None:
         _refuse_binary(head, "cp1252")
-        return "cp1252"
+        utf8_lines, _bad, _count = _line_scan(path)
+        # Some lines are real UTF-8 (with non-ASCII characters), others are not: decode per line.
+        return MIXED if utf8_lines else "cp1252"
+    encoding = found
     if encoding != "utf-8":  # the UTF-8 check above already decoded every byte
         bom = head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
         _verify(path, encoding, reason="its byte order mark says so" if bom else "detected from its bytes")
     _refuse_binary(head, encoding)
     return encoding
+
+
+def decoding_notes(path: str | Path, encoding: str) -> list[str]:
+    """What a person should know about how the file was decoded (for the acknowledgement)."""
+    if encoding != MIXED:
+        return []
+    utf8_lines, bad, count = _line_scan(path)
+    return [
+        f"mixed encodings: {_lines(bad, count)} decoded as Windows-1252, the other lines as UTF-8"
+        f" ({utf8_lines} lines hold UTF-8 characters); the export seems to merge two systems"
+    ]
+
+
+def _lines(numbers: list[int], count: int) -> str:
+    named = ", ".join(str(n) for n in numbers[:MAX_LINES_NAMED])
+    more = f" and {count - MAX_LINES_NAMED} more" if count > MAX_LINES_NAMED else ""
+    return f"line {named}" if count == 1 else f"lines {named}{more} ({count} lines)"
+
+
+def _line_scan(path: str | Path) -> tuple[int, list[int], int]:
+    """(lines holding valid non-ASCII UTF-8, the first MAX_LINES_NAMED invalid lines, how many
+    lines are invalid UTF-8); lines are numbered from 1 as an editor shows them."""
+    utf8_lines, count = 0, 0
+    bad: list[int] = []
+    with open(path, "rb") as raw:
+        for number, line in enumerate(_physical_lines(raw), start=1):
+            if line.isascii():
+                continue
+            try:
+                line.decode("utf-8")
+                utf8_lines += 1
+            except UnicodeDecodeError:
+                count += 1
+                if len(bad) < MAX_LINES_NAMED:
+                    bad.append(number)
+    return utf8_lines, bad, count
+
+
+def _physical_lines(raw: BinaryIO) -> Iterator[bytes]:
+    """The file's lines (ended by \\n, \\r\\n or \\r), read in chunks."""
+    pending = b""
+    while chunk := raw.read(CHUNK_BYTES):
+        data = pending + chunk
+        lines = data.splitlines(keepends=True)
+        # The last piece may be incomplete (or a \\r whose \\n is in the next chunk).
+        pending = lines.pop() if lines else b""
+        yield from lines
+    if pending:
+        yield pending
 
 
 def open_text(path: str | Path, encoding: str) -> TextIO:
@@ -156,20 +270,35 @@ def _verify(path: str | Path, encoding: str, reason: str) -> None:
                 at = max(offset + error.start - buffered, 0)
                 lines += chunk[: max(error.start - buffered, 0)].count(b"\n")
                 # Counting b"\n" only finds lines in encodings where a newline is one byte.
-                where = (
-                    ""
-                    if encoding.lower().startswith(("utf-16", "utf-32", "utf16", "utf32"))
-                    else f" (line {lines})"
-                )
+                if encoding.lower().replace("_", "-").startswith(("utf-16", "utf-32", "utf16", "utf32")):
+                    where = f"invalid bytes at byte offset {at}"
+                else:
+                    where = f"invalid bytes on {_undecodable_lines(path, encoding) or f'line {lines}'}"
+                    where += f" (the first at byte offset {at})"
                 raise FileRejected(
-                    f"the file cannot be decoded as {encoding} ({reason}): invalid bytes at byte offset "
-                    f"{at}{where}; check the template's format.encoding",
+                    f"the file cannot be decoded as {encoding} ({reason}): {where}; check the template's"
+                    " format.encoding (encoding: auto decodes a mix of UTF-8 and Windows-1252 lines)",
                     rule="encoding",
                 ) from None
             if not chunk:
                 return
             offset += len(chunk)
             lines += chunk.count(b"\n")
+
+
+def _undecodable_lines(path: str | Path, encoding: str) -> str:
+    """Which lines cannot be decoded, for an encoding whose line break is the byte \\n."""
+    count = 0
+    bad: list[int] = []
+    with open(path, "rb") as raw:
+        for number, line in enumerate(_physical_lines(raw), start=1):
+            try:
+                line.decode(encoding, errors=errors_for(encoding))
+            except UnicodeDecodeError:
+                count += 1
+                if len(bad) < MAX_LINES_NAMED:
+                    bad.append(number)
+    return _lines(bad, count) if count else ""
 
 
 def _refuse_binary(head: bytes, encoding: str) -> None:

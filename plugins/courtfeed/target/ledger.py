@@ -17,7 +17,10 @@ from courtfeed.target.schema import file_observations, uploads, utc_now
 from courtfeed.target.schema import upload_rejects as rejects_table
 
 # An upload in one of these states has been dealt with: the sensor does not offer the file again.
-SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate")
+# "failed" is an upload whose retries are spent: parked until someone reprocesses it (force_files,
+# `courtfeed reprocess`), so a file that cannot load is not fetched, failed and alerted on again
+# every cycle.
+SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate", "failed")
 # An upload in one of these states put records in the target.
 LOADED_STATUSES = ("loaded", "partial")
 # Set while the loading transaction is open; never visible to other connections.
@@ -177,9 +180,10 @@ def record_failed_upload(
     rejects: Iterable[Reject] = (),
     ack_path: str | None = None,
     member: str | None = None,
+    attempts: int | None = None,
 ) -> None:
     """Write a whole ledger row in a transaction of its own: for rejected or failed files, after
-    the loading transaction was rolled back.
+    the loading transaction was rolled back. ``attempts``: of a failed upload, how many were made.
 
     An earlier rejected/failed row of the same upload id (a retried task) is replaced; a loaded or
     partial row of that id is left as it is (its records are in the target).
@@ -216,6 +220,8 @@ def record_failed_upload(
             rejects=rejects,
             ack_path=ack_path,
         )
+        if attempts is not None:
+            conn.execute(update(uploads).where(uploads.c.id == upload_id).values(attempts=attempts))
 
 
 def discard_failed_attempt(conn: Connection, upload_id: str) -> bool:
@@ -246,7 +252,7 @@ def processed_identities(conn: Connection, profile: str | None, candidates: list
     wanted: dict[str, list[Identity]] = {}
     for candidate in candidates:
         wanted.setdefault(candidate[0], []).append(candidate)
-    seen: set[tuple[str, int, datetime]] = set()
+    seen: set[tuple[str, int, datetime | None]] = set()
     for paths in _chunks(list(wanted)):
         rows = conn.execute(
             select(uploads.c.path, uploads.c.size, uploads.c.mtime)
@@ -262,13 +268,22 @@ def processed_identities(conn: Connection, profile: str | None, candidates: list
     }
 
 
-def upload_with_same_content(conn: Connection, profile: str | None, path: str, sha256: str) -> dict | None:
-    """The latest earlier loaded or partial upload of this path with the same content, if any."""
+def upload_with_same_content(
+    conn: Connection, profile: str | None, path: str, sha256: str | None, member: str | None = None
+) -> dict | None:
+    """The latest earlier loaded or partial upload of this path (and, for a file inside a zip,
+    the same member) with the same content, if any.
+
+    The one duplicate rule: fetch asks it before anything is staged, load asks it again inside
+    the loading transaction; both must agree, so two members of one zip with the same bytes
+    are two uploads at both checks.
+    """
     row = conn.execute(
         select(uploads)
         .where(
             _profile_is(profile),
             uploads.c.path == path,
+            uploads.c.member.is_(None) if member is None else uploads.c.member == member,
             uploads.c.sha256 == sha256,
             uploads.c.status.in_(LOADED_STATUSES),
         )
@@ -297,7 +312,7 @@ def observe_files(
     paths seen before. first_seen_at is when that exact size and mtime was first seen: it moves
     on whenever a file changes, so "unchanged since first_seen_at" means stable between looks.
     """
-    now = _utc_seconds(now)
+    at = _utc_seconds(now)
     latest = {path: (size, _utc_seconds(mtime)) for path, size, mtime in files}
     previous: dict[str, tuple[int, datetime, datetime]] = {}
     for paths in _chunks(list(latest)):
@@ -312,11 +327,12 @@ def observe_files(
         previous.update({path: (size, mtime, first) for path, size, mtime, first in rows})
 
     new = [
-        {"profile": profile, "path": p, "size": s, "mtime": m, "first_seen_at": now, "last_seen_at": now}
+        {"profile": profile, "path": p, "size": s, "mtime": m, "first_seen_at": at, "last_seen_at": at}
         for p, (s, m) in latest.items()
         if p not in previous
     ]
-    same, changed = [], []
+    same: list[dict] = []
+    changed: list[dict] = []
     for path, (size, mtime) in latest.items():
         if path in previous:
             before_size, before_mtime, _ = previous[path]
@@ -326,7 +342,7 @@ def observe_files(
         conn.execute(insert(file_observations), new)
     key = and_(file_observations.c.profile == profile, file_observations.c.path == bindparam("p"))
     if same:
-        conn.execute(update(file_observations).where(key).values(last_seen_at=now), same)
+        conn.execute(update(file_observations).where(key).values(last_seen_at=at), same)
     if changed:
         conn.execute(
             update(file_observations)
@@ -334,8 +350,8 @@ def observe_files(
             .values(
                 size=bindparam("s"),
                 mtime=bindparam("m", type_=file_observations.c.mtime.type),
-                first_seen_at=now,
-                last_seen_at=now,
+                first_seen_at=at,
+                last_seen_at=at,
             ),
             changed,
         )

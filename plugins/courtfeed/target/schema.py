@@ -78,14 +78,15 @@ class UtcDateTime(TypeDecorator):
 
 def column_type(kind: str) -> TypeEngine:
     """The column type for a field kind of the catalogue."""
-    return {
+    types: dict[str, TypeEngine] = {
         "date": Date(),
         "time": Time(),
         "datetime": UtcDateTime(),
         "decimal": Numeric(14, 2),
         "integer": BigInteger(),
         "boolean": Boolean(),
-    }.get(kind, Text())
+    }
+    return types.get(kind, Text())
 
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
@@ -140,6 +141,7 @@ uploads = Table(
     Column("started_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("ack_path", Text),
+    Column("attempts", Integer),  # a failed upload: the attempts made before it was parked
     Index(None, "profile", "path"),
     Index(None, "profile", "sha256"),
     Index(None, "status"),

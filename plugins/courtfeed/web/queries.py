@@ -29,6 +29,7 @@ LIST_COLUMNS = (
     uploads.c.rows_excluded,
     uploads.c.rows_rejected,
     uploads.c.forced,
+    uploads.c.attempts,  # a parked failure: the attempts made
     uploads.c.started_at,
     uploads.c.finished_at,
 )

@@ -1,0 +1,92 @@
+"""A file whose stage keeps failing is retried, then parked as `failed` with the attempts made:
+the sensor does not offer it again until someone reprocesses it; `courtfeed status` shows it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from courtfeed.dagfactory import runtime, tasks
+from courtfeed.pipeline.work import FileWork
+from courtfeed.target import ledger
+from courtfeed.target.db import engine_for, migrate
+from tests.cli import run_cli
+
+MTIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def target(tmp_path: Path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    engine = engine_for(url)
+    migrate(engine)
+    monkeypatch.setattr(runtime, "target_engine", lambda: engine)
+    yield url, engine
+    engine.dispose()
+
+
+def work(tmp_path: Path) -> dict:
+    return FileWork(
+        upload_id="u-1",
+        name="hearings.txt",
+        path="/drop/hearings.txt",
+        local_path=str(tmp_path / "hearings.txt"),
+        workdir=str(tmp_path / "w"),
+        template="metro_hearings",
+        agency="metro",
+        profile="metro_hearings",
+        size=10,
+        mtime=MTIME.isoformat(),
+        sha256="abc",
+    ).to_dict()
+
+
+def boom(_work):
+    raise ValueError("something unexpected")
+
+
+def test_failed_attempts_are_retried_then_parked(tmp_path: Path, target, monkeypatch):
+    url, engine = target
+    identity = ("/drop/hearings.txt", 10, MTIME)
+
+    monkeypatch.setattr(runtime, "attempt", lambda: (1, 3))
+    with pytest.raises(ValueError):
+        tasks._guarded("read", [work(tmp_path)], boom)
+    with engine.connect() as conn:
+        (row,) = ledger.recent_uploads(conn)
+    assert (row["status"], row["attempts"]) == ("failed", 1)
+    assert "attempt 1 of 3; retried" in row["message"]
+
+    monkeypatch.setattr(runtime, "attempt", lambda: (3, 3))
+    with pytest.raises(ValueError):
+        tasks._guarded("read", [work(tmp_path)], boom)
+    with engine.connect() as conn:
+        rows = ledger.recent_uploads(conn)
+        processed = ledger.processed_identities(conn, "metro_hearings", [identity])
+    assert [(r["status"], r["attempts"]) for r in rows] == [("failed", 3)]  # one row per upload
+    assert rows[0]["message"] == (
+        "read failed: ValueError; parked after 3 attempt(s): not fetched again until reprocessed"
+    )
+    assert processed == {identity}  # settled: the sensor leaves it alone
+
+    proc = run_cli("status", "--target", url)
+    assert proc.returncode == 0 and "failed×3" in proc.stdout
+
+
+def test_a_timeout_is_recorded_like_any_failure(tmp_path: Path, target, monkeypatch):
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    _url, engine = target
+    monkeypatch.setattr(runtime, "attempt", lambda: (2, 2))
+
+    def hang(_work):
+        raise AirflowTaskTimeout("Timeout, PID: 1")
+
+    with pytest.raises(AirflowTaskTimeout):
+        tasks._guarded("map", [work(tmp_path)], hang)
+    with engine.connect() as conn:
+        status = conn.execute(sa.text("select status, attempts, message from uploads")).one()
+    assert status[:2] == ("failed", 2) and status[2].startswith("map failed: AirflowTaskTimeout")
