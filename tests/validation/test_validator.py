@@ -124,7 +124,7 @@ def test_table_expectation_failure_is_a_row_less_reject(make_template, resolved,
     assert [(r.row, r.column, r.rule) for r in result.rejects] == [
         (None, None, "expect_table_row_count_to_be_between")
     ]
-    assert result.rejects[0].message == "batch has 3 rows, expected at most 2"
+    assert result.rejects[0].message == "the file has 3 rows, expected at most 2"
 
 
 def test_validator_refuses_a_suite_gx_would_silently_shrink():

@@ -46,7 +46,7 @@ def row_message(expectation_type: str, kwargs: dict[str, Any]) -> str:
         ),
         "expect_column_values_to_be_in_set": f"is not one of {_listing(kwargs.get('value_set'))}",
         "expect_column_values_to_not_be_in_set": f"is one of the forbidden values {_listing(kwargs.get('value_set'))}",
-        "expect_column_values_to_be_unique": "is duplicated within the batch",
+        "expect_column_values_to_be_unique": "is duplicated in the file",
         "expect_column_values_to_be_between": f"is not {_bounds(kwargs)}",
         "expect_column_value_lengths_to_be_between": f"length is not {_bounds(kwargs)}",
         "expect_column_value_lengths_to_equal": f"length is not {kwargs.get('value')}",
@@ -56,11 +56,21 @@ def row_message(expectation_type: str, kwargs: dict[str, Any]) -> str:
         "expect_column_values_to_be_dateutil_parseable": "is not a recognisable date",
         "expect_column_values_to_be_json_parseable": "is not valid JSON",
         "expect_column_pair_values_to_be_equal": "the two columns differ",
-        "expect_compound_columns_to_be_unique": "the combination of these columns is duplicated within the batch",
+        "expect_compound_columns_to_be_unique": "the combination of these columns is duplicated in the file",
         "expect_select_column_values_to_be_unique_within_record": "repeats a value across these columns",
         "expect_multicolumn_sum_to_equal": f"the columns do not add up to {kwargs.get('sum_total')}",
     }
     return messages.get(expectation_type, f"fails {expectation_type}")
+
+
+def mostly_message(expectation_type: str, kwargs: dict[str, Any], result: dict[str, Any]) -> str:
+    """Why a column map expectation with ``mostly`` failed over the whole file (shares only)."""
+    mostly = float(kwargs.get("mostly") or 1)
+    failing = float(result.get("unexpected_percent") or 0)
+    return (
+        f"{failing:.1f}% of the rows fail it ({row_message(expectation_type, kwargs)}); "
+        f"it allows at most {(1 - mostly) * 100:g}% (mostly: {mostly:g})"
+    )
 
 
 def table_message(expectation_type: str, kwargs: dict[str, Any], result: dict[str, Any]) -> str:
@@ -70,7 +80,7 @@ def table_message(expectation_type: str, kwargs: dict[str, Any], result: dict[st
     if expectation_type in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
         # A row count is not personal data, so the observed count may be shown.
         expected = kwargs.get("value") if "value" in kwargs else _bounds(kwargs)
-        return f"batch has {result.get('observed_value')} rows, expected {expected}"
+        return f"the file has {result.get('observed_value')} rows, expected {expected}"
     if expectation_type == "expect_table_column_count_to_equal":
         return f"file has {result.get('observed_value')} columns, expected {kwargs.get('value')}"
     if expectation_type in (
