@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from courtfeed.config.profile import Profile
 
@@ -82,15 +83,48 @@ def schedule_for(profile: Profile):
 
     if profile.schedule in NOT_CRON:
         return None if profile.schedule in (None, "None") else profile.schedule
-    return CronDataIntervalTimetable(profile.schedule, timezone=profile.timezone)
+    return CronDataIntervalTimetable(str(profile.schedule), timezone=profile.timezone)
+
+
+def run_params() -> dict:
+    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
+    from airflow.sdk import Param
+
+    return {
+        "force_files": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Files to force",
+            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
+        ),
+        "arrived_since": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived since",
+            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
+        ),
+        "arrived_until": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived until",
+            description="... and before this local date/time.",
+        ),
+        "reprocess": Param(
+            False,
+            type="boolean",
+            title="Reprocess",
+            description="With a window: re-ingest every file in it, even those the ledger has.",
+        ),
+    }
 
 
 def build_dag(profile: Profile):
-    from airflow.sdk import DAG, Param, PokeReturnValue, get_current_context, task, task_group
+    from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group
 
     name = profile.name
     src = profile.source
-    server = {"pool": src.pool} if src.pool else {}
+    server: dict[str, Any] = {"pool": src.pool} if src.pool else {}
     from courtfeed.dagfactory.alerts import on_task_failure
 
     default_args = {
@@ -117,33 +151,6 @@ def build_dag(profile: Profile):
         ),
         doc_md=profile_doc(profile),
         default_args=default_args,
-        params={
-            "force_files": Param(
-                [],
-                type="array",
-                items={"type": "string"},
-                title="Files to force",
-                description="Re-ingest these files (remote paths or names) even if the ledger has them.",
-            ),
-            "arrived_since": Param(
-                None,
-                type=["null", "string"],
-                title="Arrived since",
-                description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
-            ),
-            "arrived_until": Param(
-                None,
-                type=["null", "string"],
-                title="Arrived until",
-                description="... and before this local date/time.",
-            ),
-            "reprocess": Param(
-                False,
-                type="boolean",
-                title="Reprocess",
-                description="With a window: re-ingest every file in it, even those the ledger has.",
-            ),
-        },
     ) as dag:
 
         @task.sensor(
@@ -175,9 +182,9 @@ def build_dag(profile: Profile):
             # The delivered file's name labels every task of its group (map_index_template).
             first = value[0] if isinstance(value, list) and value else value
             path = first.get("path", "") if isinstance(first, dict) else ""
-            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"
+            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"  # type: ignore[typeddict-unknown-key]
 
-        per_file = {"map_index_template": "{{ file_name }}"}
+        per_file: dict[str, Any] = {"map_index_template": "{{ file_name }}"}
         assets = entity_assets(profile)
 
         @task(
@@ -265,7 +272,11 @@ def build_dag(profile: Profile):
 
         @task_group(group_id="file")
         def process(remote: dict):
-            finalize(load(map_rows(validate(read(fetch(remote))))))
+            finalize(load(map_rows(validate(read(fetch(remote))))))  # type: ignore[arg-type]  # XComArgs at parse time
 
         process.expand(remote=list_new_files())
+    # Added once the tasks exist: Airflow deep-copies a DAG's params into every task it creates
+    # (several times each), which was a third of the parse time, while a run merges the DAG's
+    # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
+    dag.params.update(run_params())
     return dag
