@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
+from courtfeed.pipeline.frames import ROW_COLUMN
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.rejects import Reject
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-ROW_COLUMN = "__row__"  # the spreadsheet row number column of rows.parquet (pipeline.frames)
 WARNINGS_NAMED = 5  # file-level warnings spelled out in the message; row warnings are counted
 
 
@@ -78,10 +78,11 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
     row_warnings = len(result.warnings) - len(file_warnings)
     if row_warnings:
         notes.append(f"{row_warnings} expectation warnings on rows")
-    if notes:
-        work.message = "; ".join([work.message, *notes] if work.message else notes)
     failed = result.file_rejects
     if failed:
         reasons = "; ".join(_describe(r) for r in failed)
-        return work.end("rejected", f"the file fails its expectations: {reasons}; nothing was loaded")
+        notes.insert(0, f"the file fails its expectations: {reasons}; nothing was loaded")
+        return work.end("rejected", "; ".join(notes))
+    if notes:
+        work.message = "; ".join([work.message, *notes] if work.message else notes)
     return work

@@ -63,6 +63,18 @@ def row_message(expectation_type: str, kwargs: dict[str, Any]) -> str:
     return messages.get(expectation_type, f"fails {expectation_type}")
 
 
+_COLUMN_STATISTICS = {
+    "expect_column_mean_to_be_between": "mean",
+    "expect_column_median_to_be_between": "median",
+    "expect_column_min_to_be_between": "minimum",
+    "expect_column_max_to_be_between": "maximum",
+    "expect_column_sum_to_be_between": "sum",
+    "expect_column_stdev_to_be_between": "standard deviation",
+    "expect_column_unique_value_count_to_be_between": "number of distinct values",
+    "expect_column_proportion_of_unique_values_to_be_between": "share of distinct values",
+}
+
+
 def mostly_message(expectation_type: str, kwargs: dict[str, Any], result: dict[str, Any]) -> str:
     """Why a column map expectation with ``mostly`` failed over the whole file (shares only)."""
     mostly = float(kwargs.get("mostly") or 1)
@@ -83,6 +95,16 @@ def table_message(expectation_type: str, kwargs: dict[str, Any], result: dict[st
         return f"the file has {result.get('observed_value')} rows, expected {expected}"
     if expectation_type == "expect_table_column_count_to_equal":
         return f"file has {result.get('observed_value')} columns, expected {kwargs.get('value')}"
+    if expectation_type == "expect_column_distinct_values_to_be_in_set":
+        return f"the column holds values other than {_listing(kwargs.get('value_set'))}"
+    if expectation_type == "expect_column_distinct_values_to_contain_set":
+        return f"the column lacks some of {_listing(kwargs.get('value_set'))}"
+    if expectation_type == "expect_column_distinct_values_to_equal_set":
+        return f"the column's distinct values are not exactly {_listing(kwargs.get('value_set'))}"
+    statistic = _COLUMN_STATISTICS.get(expectation_type)
+    if statistic:
+        # Aggregates of the file's values are not shown: a mean or a maximum can reveal a value.
+        return f"the column's {statistic} is not {_bounds(kwargs)}"
     if expectation_type in (
         "expect_table_columns_to_match_set",
         "expect_table_columns_to_match_ordered_list",

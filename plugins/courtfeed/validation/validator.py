@@ -185,9 +185,8 @@ class Validator:
             empty = pd.DataFrame({name: pd.Series([], dtype="str") for name in names}, columns=names)
             runs.append((self._shape, empty))
         if self._definition is not None:
-            projected = frame[
-                [c for c in frame.columns if str(c) in set(self.needed_columns(list(frame.columns)))]
-            ]
+            needed = set(self.needed_columns(list(frame.columns)))
+            projected = frame[[c for c in frame.columns if c in needed]]
             runs.append((self._definition, normalise_blanks(projected, self._columns)))
         for definition, prepared in runs:
             run = definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
