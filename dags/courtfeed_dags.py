@@ -1,26 +1,15 @@
 """One Airflow DAG per SFTP Profile in include/profiles/ (dag id courtfeed__<name>).
 
-Parse time reads only the profile YAML files: no network, no metadata database, no Variables,
-no pandas or great_expectations (they are imported inside the tasks).
+Parse time reads only the profile YAML files it builds DAGs for: no network, no metadata
+database, no Variables, no pandas or great_expectations (they are imported inside the tasks).
+A worker running one task reads only its own profile; ``COURTFEED_DAG_SHARD=i/n`` makes this
+file build only shard i of n (see courtfeed.dagfactory.shards and docs/running-at-scale.md).
 """
 
 from __future__ import annotations
 
-import logging
+import os
 
-from airflow.sdk import get_parsing_context
+from courtfeed.dagfactory.shards import SHARD_ENV, build_profile_dags
 
-from courtfeed.config.loader import load_profiles
-from courtfeed.dagfactory.factory import build_dag
-
-log = logging.getLogger(__name__)
-
-# A worker running one task only needs its own DAG: skip building the others.
-_wanted = get_parsing_context().dag_id
-
-profiles, problems = load_profiles()
-for problem in problems:
-    log.warning("courtfeed profile skipped: %s", problem)
-for profile in profiles:
-    if _wanted is None or _wanted == profile.dag_id:
-        build_dag(profile)
+build_profile_dags(os.environ.get(SHARD_ENV))

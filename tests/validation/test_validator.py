@@ -124,7 +124,7 @@ def test_table_expectation_failure_is_a_row_less_reject(make_template, resolved,
     assert [(r.row, r.column, r.rule) for r in result.rejects] == [
         (None, None, "expect_table_row_count_to_be_between")
     ]
-    assert result.rejects[0].message == "batch has 3 rows, expected at most 2"
+    assert result.rejects[0].message == "the file has 3 rows, expected at most 2"
 
 
 def test_validator_refuses_a_suite_gx_would_silently_shrink():
@@ -156,3 +156,56 @@ def test_rules_about_the_tables_columns_see_every_column(make_template, resolved
     assert validator.validate(make_frame(2), [2, 3]).rejects == []
     result = validator.validate(make_frame(2).drop(columns=["STATUS"]), [2, 3])
     assert [(r.row, r.message) for r in result.rejects] == [(None, "file has 4 columns, expected 5")]
+
+
+def test_the_suite_reads_only_the_columns_it_names(make_template, resolved, include_dir):
+    template = make_template(
+        expectations=[
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {
+                    "column": "STATUS",
+                    "value_set": ["SCHEDULED"],
+                    "row_condition": 'HEARING_DATE=="x"',
+                },
+            }
+        ],
+        expectation_suites=[],
+    )
+    validator = Validator(build_suite(template, resolved, include_dir))
+    columns = ["DEF_ID", "def_lname", "Case No", "STATUS", "HEARING_DATE", "NOTES"]
+    # required columns, the rule's column and the column its row_condition names; not NOTES
+    assert validator.needed_columns(columns) == ["DEF_ID", "def_lname", "Case No", "STATUS", "HEARING_DATE"]
+
+
+def test_rules_about_the_tables_columns_see_all_columns_of_a_projected_frame(
+    make_template, resolved, include_dir, make_frame
+):
+    template = make_template(
+        expectations=[{"type": "expect_table_column_count_to_equal", "kwargs": {"value": 6}}],
+        expectation_suites=[],
+    )
+    validator = Validator(build_suite(template, resolved, include_dir))
+    frame = make_frame(2)[["DEF_ID", "def_lname", "Case No"]]  # what the suite reads
+    everything = [*make_frame(2).columns, "NOTES"]
+    assert validator.validate(frame, [2, 3], all_columns=everything).rejects == []
+    result = validator.validate(frame, [2, 3], all_columns=everything[:-2])
+    assert [(r.row, r.message) for r in result.file_rejects] == [(None, "file has 4 columns, expected 6")]
+
+
+def test_an_unmet_mostly_is_a_file_problem_and_a_met_one_rejects_nothing(
+    make_template, resolved, include_dir, make_frame
+):
+    regex = {"column": "CASE_NO", "regex": "^[0-9]{2}-[A-Z]{2}-[0-9]+$", "mostly": 0.7}
+    template = make_template(
+        expectations=[{"type": "expect_column_values_to_match_regex", "kwargs": regex}], expectation_suites=[]
+    )
+    validator = Validator(build_suite(template, resolved, include_dir))
+    one_bad = make_frame(4, {(1, "Case No"): "BAD"})
+    two_bad = make_frame(4, {(1, "Case No"): "BAD", (2, "Case No"): "BAD"})
+
+    assert validator.validate(one_bad, [2, 3, 4, 5]).rejects == []
+    result = validator.validate(two_bad, [2, 3, 4, 5])
+    assert [r.row for r in result.rejects] == [None, 3, 4]
+    assert result.file_rejects[0].message.startswith("50.0% of the rows fail it (does not match the pattern")
+    assert "at most 30%" in result.file_rejects[0].message

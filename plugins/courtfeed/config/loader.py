@@ -13,6 +13,8 @@ from pydantic import BaseModel, ValidationError
 from courtfeed.config.profile import Profile
 from courtfeed.config.template import Template
 
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class ConfigError(Exception):
     """A profile or template that cannot be used; ``problems`` holds one line per problem."""
@@ -40,7 +42,8 @@ def templates_dir() -> Path:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml when PyYAML has it: about 7x faster, and parse time reads every profile
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
     except yaml.YAMLError as exc:
         raise ConfigError([f"{path}: not valid YAML: {str(exc).splitlines()[0]}"]) from None
     except OSError as exc:

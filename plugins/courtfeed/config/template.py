@@ -34,7 +34,7 @@ class FormatSpec(Strict):
     quotechar: str = '"'
     encoding: str = "auto"
     header: bool = True
-    skip_rows: int = Field(0, ge=0, description="title rows above the header")
+    skip_rows: int = Field(default=0, ge=0, description="title rows above the header")
     sheet: int | str = 0
     # exact: headers compared as written; relaxed: case-insensitive and ignoring outer spaces
     # (the default: exports change a header's case without meaning another column; the
@@ -143,7 +143,9 @@ class Expectation(Strict):
     type: str
     kwargs: dict[str, Any] = {}
     meta: dict[str, Any] = {}
-    severity: Literal["critical", "warning", "info"] = "critical"
+    # error (GX's "critical"): failing rows, or the file for a table-level rule, are rejected;
+    # warning / info: reported in the upload's message, nothing rejected
+    severity: Literal["error", "critical", "warning", "info"] = "error"
 
     @field_validator("type")
     @classmethod

@@ -86,8 +86,41 @@ def schedule_for(profile: Profile):
     return CronDataIntervalTimetable(str(profile.schedule), timezone=profile.timezone)
 
 
+def run_params() -> dict:
+    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
+    from airflow.sdk import Param
+
+    return {
+        "force_files": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Files to force",
+            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
+        ),
+        "arrived_since": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived since",
+            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
+        ),
+        "arrived_until": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived until",
+            description="... and before this local date/time.",
+        ),
+        "reprocess": Param(
+            False,
+            type="boolean",
+            title="Reprocess",
+            description="With a window: re-ingest every file in it, even those the ledger has.",
+        ),
+    }
+
+
 def build_dag(profile: Profile):
-    from airflow.sdk import DAG, Param, PokeReturnValue, get_current_context, task, task_group
+    from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group
 
     name = profile.name
     src = profile.source
@@ -128,33 +161,6 @@ def build_dag(profile: Profile):
         ),
         doc_md=profile_doc(profile),
         default_args=default_args,
-        params={
-            "force_files": Param(
-                [],
-                type="array",
-                items={"type": "string"},
-                title="Files to force",
-                description="Re-ingest these files (remote paths or names) even if the ledger has them.",
-            ),
-            "arrived_since": Param(
-                None,
-                type=["null", "string"],
-                title="Arrived since",
-                description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
-            ),
-            "arrived_until": Param(
-                None,
-                type=["null", "string"],
-                title="Arrived until",
-                description="... and before this local date/time.",
-            ),
-            "reprocess": Param(
-                False,
-                type="boolean",
-                title="Reprocess",
-                description="With a window: re-ingest every file in it, even those the ledger has.",
-            ),
-        },
     ) as dag:
 
         @task.sensor(
@@ -259,4 +265,8 @@ def build_dag(profile: Profile):
             finalize(load(map_rows(validate(read(fetch(remote))))))  # type: ignore[arg-type]  # XComArgs at parse time
 
         process.expand(remote=list_new_files())
+    # Added once the tasks exist: Airflow deep-copies a DAG's params into every task it creates
+    # (several times each), which was a third of the parse time, while a run merges the DAG's
+    # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
+    dag.params.update(run_params())
     return dag

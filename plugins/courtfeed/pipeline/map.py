@@ -10,7 +10,7 @@ from courtfeed.config.template import Template
 from courtfeed.mapping import Mapper
 from courtfeed.pipeline.frames import RecordWriter, iter_rows
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.work import FileWork, rejected_rows, write_rejects
+from courtfeed.pipeline.work import FileWork, count_rejected_rows, rejected_rows, write_rejects
 
 
 def records_file(work: FileWork, entity: str) -> Path:
@@ -44,7 +44,7 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
     for w in writers.values():
         w.close()
     work.rows_mapped = mapped
-    work.rows_rejected = len(rejected_rows(work, ("read", "validate", "map")))
+    work.rows_rejected = count_rejected_rows(work)
     work.counts = {e: {"records": w.count} for e, w in writers.items()}
     return work
 

@@ -22,6 +22,10 @@ Row = tuple[int, list]  # (spreadsheet row number, cells: str, or None for an em
 
 # Rows read ahead at open time to decide whether a blank trailing header column holds data.
 SAMPLE_ROWS = 1000
+# A batch is also cut when its cells hold this much text (very wide rows, huge cells) or when
+# this many rejects wait to be written, so memory does not grow with the shape of the file.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
+MAX_PENDING_REJECTS = 10_000
 
 
 def _blank(cell: str | None) -> bool:
@@ -159,15 +163,22 @@ def _batches(
 ) -> Iterator[Batch]:
     while True:
         with _cyclic_gc_paused():
-            cells_of_batch, numbers, rejects = _collect(
+            cells_of_batch, numbers, rejects, more = _collect(
                 rows, width, limit, batch_rows, pad_short_rows, describe
             )
             frame = build_frame(cells_of_batch, columns) if numbers or rejects else None
         if frame is None:
             return
         yield Batch(frame, numbers, rejects)
-        if len(numbers) < batch_rows:
+        if not more:
             return
+
+
+def _text_size(cells: list) -> int:
+    try:
+        return sum(map(len, cells))
+    except TypeError:  # Excel rows hold None for empty cells
+        return sum(len(cell) for cell in cells if cell)
 
 
 def _collect(
@@ -177,11 +188,13 @@ def _collect(
     batch_rows: int,
     pad_short_rows: bool,
     describe: Callable[[int], str],
-) -> tuple[list[list], list[int], list[Reject]]:
-    """Up to ``batch_rows`` good rows, and the rejects met on the way."""
+) -> tuple[list[list], list[int], list[Reject], bool]:
+    """Up to ``batch_rows`` good rows (or MAX_BATCH_BYTES of text), the rejects met on the way
+    (at most MAX_PENDING_REJECTS), and whether rows may remain."""
     cells_of_batch: list[list] = []
     numbers: list[int] = []
     rejects: list[Reject] = []
+    size = 0
     for number, cells in rows:
         count = len(cells)
         if count != width:
@@ -192,12 +205,15 @@ def _collect(
                 cells = cells[:width]
             else:
                 rejects.append(Reject(row=number, column=None, rule="ragged_row", message=describe(count)))
+                if len(rejects) >= MAX_PENDING_REJECTS:
+                    return cells_of_batch, numbers, rejects, True
                 continue
         cells_of_batch.append(cells)
         numbers.append(number)
-        if len(numbers) >= batch_rows:
-            break
-    return cells_of_batch, numbers, rejects
+        size += _text_size(cells)
+        if len(numbers) >= batch_rows or size >= MAX_BATCH_BYTES:
+            return cells_of_batch, numbers, rejects, True
+    return cells_of_batch, numbers, rejects, False
 
 
 @contextmanager

@@ -13,10 +13,11 @@ from typing import Any
 
 from courtfeed.config.loader import ConfigError
 from courtfeed.config.template import Template
+from courtfeed.validation.suite import gx_severity
 
 REGEX_KWARGS = ("regex",)
 REGEX_LIST_KWARGS = ("regex_list",)
-SEVERITIES = ("critical", "warning", "info")
+SEVERITIES = ("error", "critical", "warning", "info")
 
 
 def _describe_pydantic_error(exc: Exception) -> str:
@@ -48,6 +49,7 @@ def expectation_problems(items: list[dict], label: str) -> list[str]:
     """One line per expectation dict GX would refuse or could not run, named ``label``."""
     from great_expectations.exceptions import ExpectationNotFoundError
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.metadata_types import FailureSeverity
     from great_expectations.expectations.registry import list_registered_expectation_implementations
 
     problems = []
@@ -61,12 +63,14 @@ def expectation_problems(items: list[dict], label: str) -> list[str]:
         if not isinstance(kwargs, dict):
             problems.append(f"{where}: 'kwargs' must be a mapping")
             continue
-        severity = item.get("severity") or "critical"
+        severity = item.get("severity") or "error"
         if severity not in SEVERITIES:
             problems.append(f"{where}: severity must be one of {', '.join(SEVERITIES)}")
             continue
         try:
-            ExpectationConfiguration(type=kind, kwargs=kwargs, severity=severity).to_domain_obj()
+            ExpectationConfiguration(
+                type=kind, kwargs=kwargs, severity=FailureSeverity(gx_severity(severity))
+            ).to_domain_obj()
         except ExpectationNotFoundError:
             hint = get_close_matches(kind, list_registered_expectation_implementations(), n=1)
             problems.append(

@@ -46,7 +46,7 @@ def row_message(expectation_type: str, kwargs: dict[str, Any]) -> str:
         ),
         "expect_column_values_to_be_in_set": f"is not one of {_listing(kwargs.get('value_set'))}",
         "expect_column_values_to_not_be_in_set": f"is one of the forbidden values {_listing(kwargs.get('value_set'))}",
-        "expect_column_values_to_be_unique": "is duplicated within the batch",
+        "expect_column_values_to_be_unique": "is duplicated in the file",
         "expect_column_values_to_be_between": f"is not {_bounds(kwargs)}",
         "expect_column_value_lengths_to_be_between": f"length is not {_bounds(kwargs)}",
         "expect_column_value_lengths_to_equal": f"length is not {kwargs.get('value')}",
@@ -56,11 +56,33 @@ def row_message(expectation_type: str, kwargs: dict[str, Any]) -> str:
         "expect_column_values_to_be_dateutil_parseable": "is not a recognisable date",
         "expect_column_values_to_be_json_parseable": "is not valid JSON",
         "expect_column_pair_values_to_be_equal": "the two columns differ",
-        "expect_compound_columns_to_be_unique": "the combination of these columns is duplicated within the batch",
+        "expect_compound_columns_to_be_unique": "the combination of these columns is duplicated in the file",
         "expect_select_column_values_to_be_unique_within_record": "repeats a value across these columns",
         "expect_multicolumn_sum_to_equal": f"the columns do not add up to {kwargs.get('sum_total')}",
     }
     return messages.get(expectation_type, f"fails {expectation_type}")
+
+
+_COLUMN_STATISTICS = {
+    "expect_column_mean_to_be_between": "mean",
+    "expect_column_median_to_be_between": "median",
+    "expect_column_min_to_be_between": "minimum",
+    "expect_column_max_to_be_between": "maximum",
+    "expect_column_sum_to_be_between": "sum",
+    "expect_column_stdev_to_be_between": "standard deviation",
+    "expect_column_unique_value_count_to_be_between": "number of distinct values",
+    "expect_column_proportion_of_unique_values_to_be_between": "share of distinct values",
+}
+
+
+def mostly_message(expectation_type: str, kwargs: dict[str, Any], result: dict[str, Any]) -> str:
+    """Why a column map expectation with ``mostly`` failed over the whole file (shares only)."""
+    mostly = float(kwargs.get("mostly") or 1)
+    failing = float(result.get("unexpected_percent") or 0)
+    return (
+        f"{failing:.1f}% of the rows fail it ({row_message(expectation_type, kwargs)}); "
+        f"it allows at most {(1 - mostly) * 100:g}% (mostly: {mostly:g})"
+    )
 
 
 def table_message(expectation_type: str, kwargs: dict[str, Any], result: dict[str, Any]) -> str:
@@ -70,9 +92,19 @@ def table_message(expectation_type: str, kwargs: dict[str, Any], result: dict[st
     if expectation_type in ("expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"):
         # A row count is not personal data, so the observed count may be shown.
         expected = kwargs.get("value") if "value" in kwargs else _bounds(kwargs)
-        return f"batch has {result.get('observed_value')} rows, expected {expected}"
+        return f"the file has {result.get('observed_value')} rows, expected {expected}"
     if expectation_type == "expect_table_column_count_to_equal":
         return f"file has {result.get('observed_value')} columns, expected {kwargs.get('value')}"
+    if expectation_type == "expect_column_distinct_values_to_be_in_set":
+        return f"the column holds values other than {_listing(kwargs.get('value_set'))}"
+    if expectation_type == "expect_column_distinct_values_to_contain_set":
+        return f"the column lacks some of {_listing(kwargs.get('value_set'))}"
+    if expectation_type == "expect_column_distinct_values_to_equal_set":
+        return f"the column's distinct values are not exactly {_listing(kwargs.get('value_set'))}"
+    statistic = _COLUMN_STATISTICS.get(expectation_type)
+    if statistic:
+        # Aggregates of the file's values are not shown: a mean or a maximum can reveal a value.
+        return f"the column's {statistic} is not {_bounds(kwargs)}"
     if expectation_type in (
         "expect_table_columns_to_match_set",
         "expect_table_columns_to_match_ordered_list",

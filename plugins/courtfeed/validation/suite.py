@@ -103,8 +103,13 @@ def _entry(item: dict[str, Any], resolved: dict, origin: str) -> dict[str, Any]:
     meta = dict(item.get("meta") or {})
     meta[META_KEY] = {"columns": [str(c) for c in template_columns_of(kwargs)], "origin": origin}
     entry = {"type": item["type"], "kwargs": rename_columns(kwargs, resolved), "meta": meta}
-    entry["severity"] = item.get("severity") or "critical"
+    entry["severity"] = gx_severity(item.get("severity"))
     return entry
+
+
+def gx_severity(severity: str | None) -> str:
+    """Great Expectations' name for a template severity: ``error`` (the default) is ``critical``."""
+    return "critical" if severity in (None, "", "error") else str(severity)
 
 
 def template_expectation_items(template: Template, include_dir: Path | None = None) -> list[tuple[str, dict]]:

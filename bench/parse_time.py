@@ -1,0 +1,105 @@
+"""Parse time of the profile DAG file with many generated profiles (`make bench` calls measure()).
+
+The figure is what the dag-processor spends on ``dags/courtfeed_dags.py``: a fresh Python that
+has already imported Airflow (as the dag-processor has) times ``DagBag.process_file`` on the
+file, with ``COURTFEED_INCLUDE`` pointing at ``profiles`` generated copies of the shipped
+metro_hearings profile. Median of ``runs`` fresh processes.
+
+    .venv/bin/python -m bench.parse_time [PROFILES]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DAG_FILE = REPO / "dags" / "courtfeed_dags.py"
+
+PARSE_CODE = """
+import sys, time
+from airflow.dag_processing.dagbag import DagBag
+import airflow.sdk  # the dag-processor has these loaded before it parses a file
+bag = DagBag(dag_folder=sys.argv[1], collect_dags=False)
+t = time.perf_counter()
+bag.process_file(sys.argv[1])
+seconds = time.perf_counter() - t
+assert not bag.import_errors, bag.import_errors
+print(len(bag.dags), seconds)
+"""
+
+
+def generate_include(folder: Path, profiles: int) -> Path:
+    """An include/ folder with the shipped templates and ``profiles`` copies of one profile."""
+    include = folder / "include"
+    shutil.copytree(REPO / "include" / "templates", include / "templates")
+    (include / "profiles").mkdir(parents=True)
+    base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text(encoding="utf-8"))
+    for i in range(profiles):
+        name = f"feed_{i:04d}"
+        body = {
+            **base,
+            "name": name,
+            "agency": f"agency-{i % 50}",
+            "source": {**base["source"], "directory": f"/drop/{name}"},
+        }
+        (include / "profiles" / f"{name}.yaml").write_text(
+            yaml.safe_dump(body, sort_keys=False), encoding="utf-8"
+        )
+    return include
+
+
+def parse_once(include: Path, env: dict | None = None) -> tuple[int, float]:
+    """(DAGs built, seconds spent parsing the DAG file) in a fresh process."""
+    full_env = {
+        **os.environ,
+        "COURTFEED_INCLUDE": str(include),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **(env or {}),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", PARSE_CODE, str(DAG_FILE)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=REPO,
+        timeout=600,
+    )
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    count, seconds = out.stdout.split()[-2:]
+    return int(count), float(seconds)
+
+
+def measure(profiles: int = 1000, runs: int = 3) -> dict:
+    """Parse time of the DAG file at ``profiles`` profiles and at the 3 shipped ones (medians)."""
+    tmp = Path(tempfile.mkdtemp(prefix="courtfeed-parse-"))
+    try:
+        include = generate_include(tmp, profiles)
+        many = [parse_once(include) for _ in range(runs)]
+        shipped = [parse_once(REPO / "include") for _ in range(runs)]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    seconds = statistics.median(s for _, s in many)
+    base = statistics.median(s for _, s in shipped)
+    return {
+        "profiles": profiles,
+        "dags": many[0][0],
+        "parse_seconds_median": round(seconds, 3),
+        "parse_seconds": [round(s, 3) for _, s in many],
+        "shipped_dags": shipped[0][0],
+        "shipped_parse_seconds_median": round(base, 3),
+        "per_dag_ms": round((seconds - base) / max(1, many[0][0] - shipped[0][0]) * 1000, 2),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 1000), indent=2))

@@ -1,0 +1,125 @@
+"""Memory stays flat in the file's shape: rejects are flushed, batches are cut by bytes, and an
+Excel sheet whose declared range is absurd is streamed instead of allocated.
+
+The peak tests run the real stages in a subprocess on files generated here and read its peak
+RSS (ru_maxrss), so nothing the test process already holds is counted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from courtfeed.readers import table
+from tests.readers.conftest import read_back
+
+REPO = Path(__file__).resolve().parents[2]
+PEAK_LIMIT_MIB = 400
+
+
+def peak_mib(script: str, *args: object) -> tuple[int, str]:
+    """(peak RSS in MiB, stdout) of `python -c script args` run from the repository root."""
+    code = (
+        "import resource, sys\n"
+        + textwrap.dedent(script)
+        + ("\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr
+    peak = int(proc.stdout.rsplit("PEAK", 1)[1])
+    return peak, proc.stdout
+
+
+def test_rejects_are_handed_out_before_a_batch_fills(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(table, "MAX_PENDING_REJECTS", 10)
+    path = tmp_path / "ragged.txt"
+    path.write_text("A|B|C\n" + "x\n" * 95 + "1|2|3\n" + "y\n" * 5, encoding="utf-8")
+
+    back = read_back(path, batch_rows=1000)
+
+    assert len(back.rejects) == 100
+    assert [r.row for r in back.rejects] == [*range(2, 97), *range(98, 103)]
+    assert back.numbers == [97]
+    assert back.rows == [["1", "2", "3"]]
+
+
+def test_batches_are_cut_by_bytes_as_well_as_rows(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(table, "MAX_BATCH_BYTES", 10_000)
+    path = tmp_path / "wide.csv"
+    cell = "z" * 3_000
+    path.write_text("A,B\n" + "".join(f"{i},{cell}\n" for i in range(10)), encoding="utf-8")
+
+    back = read_back(path, batch_rows=1000)
+
+    assert back.batch_sizes == [4, 4, 2]  # 3,001+ bytes a row: the fourth row crosses 10,000
+    assert back.numbers == list(range(2, 12))
+    assert all(row[1] == cell for row in back.rows)
+
+
+def test_a_3_million_line_ragged_file_stays_under_400_mib(tmp_path: Path):
+    path = tmp_path / "ragged.txt"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("A|B|C\n")
+        fh.writelines("x\n" for _ in range(3_000_000))  # 6 MB: every line is one field short
+    workdir = tmp_path / "work"
+
+    peak, out = peak_mib(
+        """
+        from pathlib import Path
+        from courtfeed.config.template import Template
+        from courtfeed.pipeline.acknowledge import acknowledgement
+        from courtfeed.pipeline.read import read_stage
+        from courtfeed.pipeline.run import local_work
+        template = Template.model_validate(
+            {"name": "ragged", "format": {"delimiter": "|"}, "fields": {"client.reference": {"column": "A"}}}
+        )
+        work = read_stage(local_work(Path(sys.argv[1]), template, Path(sys.argv[2]), agency="a"), template)
+        ack = acknowledgement(work)
+        print("READ", work.rows_read, ack["rejects_total"], len(ack["rejects"]), ack["rejects"][0]["row"])
+        """,
+        path,
+        workdir,
+    )
+
+    assert "READ 3000000 3000000 1000 2" in out
+    assert peak < PEAK_LIMIT_MIB, f"peak {peak} MiB"
+
+
+def test_an_xlsx_with_a_cell_at_a1048576_stays_under_400_mib(tmp_path: Path):
+    import openpyxl
+
+    path = tmp_path / "jurors.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([f"COL_{i}" for i in range(1, 11)])
+    for row in range(5):
+        sheet.append([f"J{row}", *[f"v{row}{i}" for i in range(2, 11)]])
+    sheet["A1048576"] = "stray"  # the used range now reaches the last row Excel has
+    book.save(path)
+    template = tmp_path / "jurors.yaml"
+    template.write_text(
+        "name: jurors\nformat: {type: excel}\nreject_threshold: 1\n"
+        "fields:\n  client.reference: {column: COL_1, required: true}\n  client.last_name: {column: COL_2}\n",
+        encoding="utf-8",
+    )
+
+    peak, out = peak_mib(
+        """
+        import json
+        from pathlib import Path
+        from courtfeed.config.loader import load_template_file
+        from courtfeed.pipeline.run import preview
+        result = preview(Path(sys.argv[1]), load_template_file(Path(sys.argv[2])))
+        print("PREVIEW", result["rows_read"], [r["row"] for r in result["rejects"]])
+        """,
+        path,
+        template,
+    )
+
+    # the stray cell's row has no value under COL_2 and is read like any other row
+    assert "PREVIEW 6 []" in out
+    assert peak < PEAK_LIMIT_MIB, f"peak {peak} MiB"
