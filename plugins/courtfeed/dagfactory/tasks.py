@@ -44,9 +44,15 @@ def poke_for_files(
     run_id: str | None,
     run_type: str | None = None,
     interval: tuple = (None, None),
+    seen_stable: list[dict] | None = None,
 ) -> list[dict]:
-    """One look at the source: the files to process now, as small dicts for dynamic mapping."""
+    """One look at the source: the files to process now, as small dicts for dynamic mapping.
+
+    ``seen_stable``: files the folder watch (courtfeed.watch) saw unchanged between two looks;
+    a file still the same now needs no second look of this run's own.
+    """
     from courtfeed import pickup
+    from courtfeed.sources.base import RemoteFile
     from courtfeed.target import ledger
     from courtfeed.target.db import SQLITE_BEGIN_IMMEDIATE
 
@@ -73,6 +79,9 @@ def poke_for_files(
         processed = ledger.processed_identities(conn, profile.name, candidates)
         previous = ledger.observe_files(conn, profile.name, candidates, now)
     previous_look = {p: (v[0], v[1]) for p, v in previous.items()}
+    for f in seen_stable or []:
+        seen = RemoteFile.from_dict(f)
+        previous_look[seen.path] = (seen.size, seen.mtime)
     since, until, reprocess = arrival_window(params or {}, profile.timezone, run_type, interval)
     sel = pickup.select_new(
         listing,
@@ -242,3 +251,14 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     for work in items:
         after_finalize(profile, work)  # alerts: a rejected file, or one far smaller than usual
     return summary
+
+
+def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
+    """The file group's teardown: remove its delivery folder, here and in object storage, however
+    the file ended (loaded, rejected, failed, retries spent). Finalize removes it on success too."""
+    from courtfeed.pipeline.staging import Staging, delivery_id
+
+    key = f"{profile_name}/{delivery_id(run_id, remote)}"
+    Staging.from_env().remove(key)
+    log.info("staging of %s removed", key)
+    return key

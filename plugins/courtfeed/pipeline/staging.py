@@ -241,7 +241,13 @@ class Staging:
     def sweep(self, older_than: float | None = None, now: float | None = None) -> dict[str, list[str]]:
         """Remove orphaned delivery folders, locally and in the store, older than the given age."""
         age = max_age_seconds() if older_than is None else older_than
-        out = {"local": self.sweep_local(age, now), "store": self.sweep_store(age, now)}
+        from courtfeed.unpack.pgp import sweep_gnupg_homes
+
+        out = {
+            "local": self.sweep_local(age, now),
+            "store": self.sweep_store(age, now),
+            "keyrings": sweep_gnupg_homes(age, now),
+        }
         if any(out.values()):
             log.info("staging sweep removed %s", {k: len(v) for k, v in out.items()})
         return out
