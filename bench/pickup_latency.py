@@ -58,7 +58,11 @@ class CountingServer:
                 transport = paramiko.Transport(conn)
                 transport.add_server_key(self.host_key)
                 transport.set_subsystem_handler("sftp", paramiko.SFTPServer, Listing, root=str(self.root))
-                transport.start_server(server=Auth(self._user, self._password))
+                try:
+                    transport.start_server(server=Auth(self._user, self._password))
+                except (paramiko.SSHException, EOFError, OSError):
+                    transport.close()  # a client cancelled mid-handshake (end of a window)
+                    return
                 with self._lock:
                     self._transports.append(transport)
 

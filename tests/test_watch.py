@@ -151,3 +151,43 @@ def test_three_profiles_share_one_sftp_login_and_each_gets_its_own_file(sshd, mo
     assert got == {name: [str(drop / f"{name}_20261130.txt")] for name in names}
     logins = sshd.log_path.read_text(errors="replace").count("Accepted password for") - logins_before
     assert logins == 1  # three profiles, several listings, one connection
+
+
+def test_what_was_reported_survives_a_triggerer_restart():
+    """The trigger keeps its reported files in the landing asset's state store (a dict here)."""
+
+    class Store:
+        def __init__(self):
+            self.data: dict = {}
+
+        async def aget(self, key, default=None):
+            return self.data.get(key, default)
+
+        async def aset(self, key, value):
+            self.data[key] = value
+
+        async def adelete(self, key):
+            self.data.pop(key, None)
+
+    listing = [entry("/drop/hearings_1.txt", 10, T0)]
+    store = Store()
+
+    async def listings():
+        for _ in range(3):
+            yield listing
+
+    async def events() -> list:
+        trigger = (
+            landing_asset(
+                profile("hearings", source={"connection": "c", "directory": "/drop", "min_age_seconds": 0})
+            )
+            .watchers[0]
+            .trigger
+        )
+        trigger.asset_state_store = store
+        return [e async for e in trigger.filter_shared_stream(listings())]
+
+    first = asyncio.run(events())
+    assert [f["path"] for e in first for f in e.payload["files"]] == ["/drop/hearings_1.txt"]
+    assert store.data["reported"] == [["/drop/hearings_1.txt", 10, int(T0.timestamp())]]
+    assert asyncio.run(events()) == []  # restarted: the same file is not reported again

@@ -36,6 +36,9 @@ RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
 # At most this many files named in one event (the run lists the folder itself anyway).
 EVENT_FILES_MAX = 200
+# Reported identities kept across triggerer restarts, at most (beyond: not kept, see _remember).
+REMEMBER_MAX = 5000
+STATE_KEY = "reported"
 
 
 def landing_uri(profile_name: str) -> str:
@@ -164,6 +167,17 @@ class ReadyFiles:
         self.src = Source(**rules)
         self.previous: dict[str, tuple[int, datetime]] = {}
         self.reported: set[tuple[str, int, datetime]] = set()
+        self.changed = False
+
+    def dump(self) -> list[list] | None:
+        """What was reported, to survive a triggerer restart (None: too many files to keep)."""
+        if len(self.reported) > REMEMBER_MAX:
+            return None
+        return sorted([p, size, int(mtime.timestamp())] for p, size, mtime in self.reported)
+
+    def load(self, saved) -> None:
+        for path, size, mtime in saved or []:
+            self.reported.add((path, int(size), datetime.fromtimestamp(int(mtime), UTC)))
 
     def look(self, listing: list[dict], now: datetime | None = None) -> list[dict]:
         from courtfeed import pickup
@@ -183,6 +197,7 @@ class ReadyFiles:
         self.reported &= {(f.path, f.size, f.mtime) for f in files}
         ready = sel.take  # capped at max_files_per_run: the rest are taken on a later look
         self.reported |= {(f.path, f.size, f.mtime) for f in ready}
+        self.changed = bool(ready) or self.changed
         return [f.to_dict() for f in ready]
 
 
@@ -255,13 +270,42 @@ class FolderWatchTrigger(BaseEventTrigger):
 
     async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
         ready = ReadyFiles(self.rules)
+        ready.load(await self._remembered())
         async for listing in shared_stream:
             files = ready.look(listing)
+            if ready.changed:
+                ready.changed = False
+                await self._remember(ready.dump())
             if files:
                 self.log.info("courtfeed watch %s: %d file(s) ready", self.profile, len(files))
                 yield TriggerEvent(
                     {"profile": self.profile, "files": files[:EVENT_FILES_MAX], "count": len(files)}
                 )
+
+    # What was reported lives in the landing asset's state store (Airflow 3.3 gives event
+    # triggers one), so a restarted triggerer does not report files already taken. Best effort:
+    # without it a restart reports them once more, and that run finds them in the ledger.
+    async def _remembered(self):
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            return None
+        try:
+            return await store.aget(STATE_KEY)
+        except Exception as exc:
+            self.log.warning("courtfeed watch %s: no remembered state (%s)", self.profile, type(exc).__name__)
+            return None
+
+    async def _remember(self, value) -> None:
+        store = getattr(self, "asset_state_store", None)
+        if store is None:
+            return
+        try:
+            if value is None:
+                await store.adelete(STATE_KEY)
+            else:
+                await store.aset(STATE_KEY, value)
+        except Exception as exc:
+            self.log.warning("courtfeed watch %s: state not saved (%s)", self.profile, type(exc).__name__)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Without the shared-stream manager: the same loop, for this trigger alone."""
