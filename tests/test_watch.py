@@ -191,3 +191,41 @@ def test_what_was_reported_survives_a_triggerer_restart():
     assert [f["path"] for e in first for f in e.payload["files"]] == ["/drop/hearings_1.txt"]
     assert store.data["reported"] == [["/drop/hearings_1.txt", 10, int(T0.timestamp())]]
     assert asyncio.run(events()) == []  # restarted: the same file is not reported again
+
+
+@pytest.mark.integration
+def test_s3_prefix_is_watched_through_the_async_client(seaweedfs, monkeypatch):
+    """The S3 lister (the Amazon provider's aiobotocore client) against SeaweedFS."""
+    import uuid
+
+    client = seaweedfs.client()
+    bucket = seaweedfs.create_bucket(f"cf-watch-{uuid.uuid4().hex[:8]}")
+    monkeypatch.setenv("AIRFLOW_CONN_S3_WATCH", seaweedfs.airflow_connection_json())
+    try:
+        client.put_object(Bucket=bucket, Key="in/hearings_1.txt", Body=b"DEF_ID\n1\n")
+        client.put_object(Bucket=bucket, Key="in/later/hearings_2.txt", Body=b"DEF_ID\n1\n")  # not recursive
+        client.put_object(Bucket=bucket, Key="in/payments_1.txt", Body=b"x\n")
+        p = profile(
+            "hearings",
+            source={
+                "connection": "s3_watch",
+                "bucket": bucket,
+                "prefix": "in/",
+                "keywords": ["hearings"],
+                "min_age_seconds": 0,
+                "watch_interval_seconds": 1,
+            },
+        )
+        trigger = landing_asset(p).watchers[0].trigger
+
+        async def first_event():
+            async for event in trigger.run():
+                return event.payload
+
+        payload = asyncio.run(asyncio.wait_for(first_event(), 60))
+        assert [f["path"] for f in payload["files"]] == ["in/hearings_1.txt"]
+    finally:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                client.delete_object(Bucket=bucket, Key=obj["Key"])
+        client.delete_bucket(Bucket=bucket)
