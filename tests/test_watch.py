@@ -229,3 +229,21 @@ def test_s3_prefix_is_watched_through_the_async_client(seaweedfs, monkeypatch):
             for obj in page.get("Contents", []):
                 client.delete_object(Bucket=bucket, Key=obj["Key"])
         client.delete_bucket(Bucket=bucket)
+
+
+def test_a_watched_profile_dag_is_scheduled_on_its_watched_landing_asset():
+    from courtfeed.dagfactory.factory import build_dag
+
+    dag = build_dag(
+        profile("hearings", source={"connection": "c", "directory": "/drop", "poke_interval_seconds": 60})
+    )
+    assert type(dag.timetable).__name__ == "AssetTriggeredTimetable"
+    [asset] = dag.timetable.asset_condition.objects
+    assert asset.uri.rstrip("/") == "courtfeed-landing://hearings"
+    [watcher] = asset.watchers
+    assert watcher.trigger.serialize()[0] == "courtfeed.watch.FolderWatchTrigger"
+    # a run that finds nothing new ends soon instead of holding the profile's one run slot
+    assert dag.task_dict["list_new_files"].timeout == 120
+    scheduled = build_dag(profile("hearings", pickup="schedule", schedule="@daily"))
+    assert type(scheduled.timetable).__name__ == "CronDataIntervalTimetable"
+    assert scheduled.task_dict["list_new_files"].timeout == 3000
