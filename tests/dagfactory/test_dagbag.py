@@ -67,6 +67,7 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     shutil.copytree(REPO / "include" / "templates", include / "templates")
     (include / "profiles").mkdir()
     base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
+    base["pickup"] = "schedule"  # the default pickup, watch, is tested in tests/test_watch.py
     off = {**base, "name": "off_feed", "enabled": False}
     default = {k: v for k, v in base.items() if k != "schedule"} | {"name": "default_feed"}
     for p in (off, default):

@@ -109,7 +109,9 @@ class LiveAirflow:
                 self.proc.wait(timeout=10)
 
 
-def start_live_airflow(home: Path, metadata_url: str, extra_env: dict) -> LiveAirflow:
+def start_live_airflow(
+    home: Path, metadata_url: str, extra_env: dict, start_timeout: float = 240
+) -> LiveAirflow:
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {
@@ -139,7 +141,7 @@ def start_live_airflow(home: Path, metadata_url: str, extra_env: dict) -> LiveAi
         start_new_session=True,
     )
     live = LiveAirflow(home, port, env, proc, log_path)
-    deadline = time.time() + 240
+    deadline = time.time() + start_timeout
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"airflow standalone exited ({proc.returncode}):\n{live.log_tail()}")
@@ -150,4 +152,4 @@ def start_live_airflow(home: Path, metadata_url: str, extra_env: dict) -> LiveAi
             pass
         time.sleep(2)
     live.stop()
-    raise RuntimeError(f"airflow standalone not healthy within 240 s:\n{live.log_tail()}")
+    raise RuntimeError(f"airflow standalone not healthy within {start_timeout:.0f} s:\n{live.log_tail()}")

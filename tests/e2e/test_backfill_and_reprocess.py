@@ -56,6 +56,7 @@ def live(tmp_path: Path, sshd, postgres, pg_url: str):
         },
         "template": "metro_hearings",
         "timezone": "America/Chicago",
+        "pickup": "schedule",  # backfills need a periodic schedule
         "schedule": "@daily",
         "enabled": False,
         "after_load": "keep",

@@ -9,7 +9,7 @@ import pytest
 
 from courtfeed.unpack import unpack
 from courtfeed.unpack.base import UnpackLimits, UnpackRejected
-from courtfeed.unpack.pgp import _make_gnupg_home
+from courtfeed.unpack.pgp import _make_gnupg_home, _remove_gnupg_home
 from tests.unpack.conftest import MIB, PASSPHRASE
 
 CSV = b"CASE_NO,NAME,DOB\n24-CR-1,Jane Roe,1980-02-03\n"
@@ -151,8 +151,11 @@ def test_deep_workdir_still_decrypts(tmp_path, keys):
 
 def test_gnupg_home_is_private(tmp_path):
     home = _make_gnupg_home(tmp_path / "work")
-    assert home.parent == tmp_path / "work"
-    assert home.stat().st_mode & 0o777 == 0o700
+    try:
+        assert not home.is_relative_to(tmp_path)  # never in the staging folder (issue 9 finding 5)
+        assert home.stat().st_mode & 0o777 == 0o700
+    finally:
+        _remove_gnupg_home(home)
 
 
 def test_neither_key_material_nor_file_content_reaches_the_logs(tmp_path, keys, caplog):

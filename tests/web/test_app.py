@@ -89,7 +89,7 @@ def test_summary_api_matches_the_pipeline_results(client, demo_ledger):
     assert summary["has_ledger"] is True
     assert summary["problems"] == []
     by_name = {p["name"]: p for p in summary["profiles"]}
-    assert by_name["jury_summons"]["schedule"] == "@weekly"
+    assert by_name["jury_summons"]["schedule"] == "watch"  # event-driven pickup (the default)
     latest = by_name["metro_hearings"]["last_upload"]
     result = demo_ledger.results[latest["file_name"]]
     assert latest["rows_loaded"] == result["rows_loaded"]

@@ -29,6 +29,9 @@ class Source(Strict):
     wait_for_stable_size: bool = True
     poke_interval_seconds: int = Field(60, ge=1)
     wait_timeout_seconds: int = Field(3000, ge=1)  # then the run ends skipped: a quiet cycle
+    # pickup: watch: how often the triggerer lists the folder (one listing per folder and server,
+    # however many profiles watch it)
+    watch_interval_seconds: int = Field(20, ge=1, le=3600)
     # Airflow pool capping concurrent connections to this server across all profiles (one pool
     # per server, e.g. named after the connection); must exist in Airflow when set.
     pool: str | None = None
@@ -72,7 +75,10 @@ class Profile(Strict):
     source: Source
     template: str
     timezone: str = "UTC"
-    schedule: str | None = "@hourly"
+    # watch: the triggerer watches the folder and a run starts when a file is ready (event-driven,
+    # nothing runs while idle); schedule: a run every `schedule` (cron or preset), as before
+    pickup: Literal["watch", "schedule"] = "watch"
+    schedule: str | None = "@hourly"  # used with pickup: schedule
     enabled: bool = True
     after_load: Literal["keep", "delete", "archive"] = "keep"
     archive_directory: str | None = None

@@ -23,7 +23,11 @@ def profile_doc(profile: Profile) -> str:
         f"| source | connection `{src.connection}` ({src.kind}), {where} |",
         f"| filters | keywords {src.keywords or 'any'}, blockwords {src.blockwords or 'none'}, patterns {src.patterns or 'any'} |",
         f"| template | `{profile.template}` (include/templates/{profile.template}.yaml) |",
-        f"| schedule | `{profile.schedule}` ({profile.timezone}) |",
+        (
+            f"| pickup | watched: a run starts when a file is ready (folder listed every {src.watch_interval_seconds} s) |"
+            if profile.pickup == "watch"
+            else f"| schedule | `{profile.schedule}` ({profile.timezone}) |"
+        ),
         f"| after load | {profile.after_load}"
         + (f" to `{profile.archive_directory}`" if profile.archive_directory else "")
         + " |",
@@ -119,8 +123,27 @@ def run_params() -> dict:
     }
 
 
+def pickup_schedule(profile: Profile):
+    """pickup: watch (default): the profile's landing asset, whose watcher fires when a file is
+    ready (courtfeed.watch); pickup: schedule: the cron/preset timetable."""
+    if profile.pickup == "watch":
+        from courtfeed.watch import landing_asset
+
+        return [landing_asset(profile)]
+    return schedule_for(profile)
+
+
+def sensor_timeout(profile: Profile) -> int:
+    """A watched profile's run starts because a file is ready: if it finds nothing new (the
+    ledger has it), it ends soon instead of holding the profile's one run slot."""
+    src = profile.source
+    if profile.pickup == "watch":
+        return min(src.wait_timeout_seconds, max(2 * src.poke_interval_seconds, 30))
+    return src.wait_timeout_seconds
+
+
 def build_dag(profile: Profile):
-    from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group
+    from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group, teardown
 
     name = profile.name
     src = profile.source
@@ -145,7 +168,7 @@ def build_dag(profile: Profile):
     with DAG(
         dag_id=profile.dag_id,
         description=profile.description or None,
-        schedule=schedule_for(profile),
+        schedule=pickup_schedule(profile),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -168,7 +191,7 @@ def build_dag(profile: Profile):
             **server,
             mode="reschedule",
             poke_interval=src.poke_interval_seconds,
-            timeout=src.wait_timeout_seconds,
+            timeout=sensor_timeout(profile),
             soft_fail=True,
             retries=3,
             retry_delay=timedelta(seconds=profile.retry_delay_seconds),
@@ -176,6 +199,7 @@ def build_dag(profile: Profile):
         )
         def list_new_files() -> PokeReturnValue:
             from courtfeed.dagfactory.tasks import poke_for_files
+            from courtfeed.watch import seen_stable
 
             ctx = get_current_context()
             run = ctx.get("dag_run")
@@ -185,6 +209,7 @@ def build_dag(profile: Profile):
                 ctx["run_id"],
                 run_type=getattr(getattr(run, "run_type", None), "value", None),
                 interval=(ctx.get("data_interval_start"), ctx.get("data_interval_end")),
+                seen_stable=seen_stable(ctx.get("triggering_asset_events")),
             )
             return PokeReturnValue(is_done=bool(files), xcom_value=files)
 
@@ -260,9 +285,17 @@ def build_dag(profile: Profile):
             _label(work)
             return run(name, work)
 
+        @teardown
+        @task(task_id="clean_staging", **per_file)
+        def clean_staging(remote: dict) -> str:
+            from courtfeed.dagfactory.tasks import clean_staging as run
+
+            _label(remote)
+            return run(name, remote, get_current_context()["run_id"])
+
         @task_group(group_id="file")
         def process(remote: dict):
-            finalize(load(map_rows(validate(read(fetch(remote))))))  # type: ignore[arg-type]  # XComArgs at parse time
+            finalize(load(map_rows(validate(read(fetch(remote)))))) >> clean_staging(remote)  # type: ignore[arg-type]  # XComArgs at parse time
 
         process.expand(remote=list_new_files())
     # Added once the tasks exist: Airflow deep-copies a DAG's params into every task it creates

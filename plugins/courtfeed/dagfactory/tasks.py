@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from courtfeed import faults
 from courtfeed.dagfactory import runtime
@@ -44,9 +45,15 @@ def poke_for_files(
     run_id: str | None,
     run_type: str | None = None,
     interval: tuple = (None, None),
+    seen_stable: list[dict] | None = None,
 ) -> list[dict]:
-    """One look at the source: the files to process now, as small dicts for dynamic mapping."""
+    """One look at the source: the files to process now, as small dicts for dynamic mapping.
+
+    ``seen_stable``: files the folder watch (courtfeed.watch) saw unchanged between two looks;
+    a file still the same now needs no second look of this run's own.
+    """
     from courtfeed import pickup
+    from courtfeed.sources.base import RemoteFile
     from courtfeed.target import ledger
     from courtfeed.target.db import SQLITE_BEGIN_IMMEDIATE
 
@@ -73,6 +80,9 @@ def poke_for_files(
         processed = ledger.processed_identities(conn, profile.name, candidates)
         previous = ledger.observe_files(conn, profile.name, candidates, now)
     previous_look = {p: (v[0], v[1]) for p, v in previous.items()}
+    for f in seen_stable or []:
+        seen = RemoteFile.from_dict(f)
+        previous_look[seen.path] = (seen.size, seen.mtime)
     since, until, reprocess = arrival_window(params or {}, profile.timezone, run_type, interval)
     sel = pickup.select_new(
         listing,
@@ -111,24 +121,30 @@ def _key_material(profile) -> tuple[str | None, str | None]:
 def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
     """Download one delivery; returns one work per payload (a zip's members, or the file itself)."""
     from courtfeed.pipeline.fetch import fetch_stage, new_work
+    from courtfeed.pipeline.staging import Staging, delivery_id, rebase
+    from courtfeed.pipeline.work import FileWork
     from courtfeed.sources.base import RemoteFile
 
     profile = runtime.load_profile(profile_name)
+    staging = Staging.from_env()
     work = new_work(
         RemoteFile.from_dict(remote),
         profile,
-        runtime.staging_root(),
+        staging.local,
         forced=bool(remote.get("forced")),
         run_id=run_id,
     )
-    key, passphrase = _key_material(profile)
-    with runtime.open_source(profile) as source:
+    # One folder per file and run, whatever the attempt: a retry starts from an empty one.
+    key = f"{profile.name}/{delivery_id(run_id, remote)}"
+    work = FileWork.from_dict(rebase(work.to_dict(), Path(work.workdir), staging.local / key))
+    private_key, passphrase = _key_material(profile)
+    with staging.fetching(key), runtime.open_source(profile) as source:
         works = fetch_stage(
             work,
             source,
             runtime.target_engine(),
             max_unpacked_mb=profile.max_unpacked_mb,
-            private_key=key,
+            private_key=private_key,
             passphrase=passphrase,
         )
     log.info(
@@ -209,25 +225,35 @@ def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> 
     return out
 
 
+def _staged(works: list[dict]):
+    """The delivery's staging folder on this machine for the length of a stage (see staging.py)."""
+    from courtfeed.pipeline.staging import Staging
+
+    return Staging.from_env().delivery(works)
+
+
 def read(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.read import read_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("read", works, lambda w: read_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("read", local, lambda w: read_stage(w, template))
 
 
 def validate(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.validate import validate_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("validate", works, lambda w: validate_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("validate", local, lambda w: validate_stage(w, template))
 
 
 def map_rows(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.map import map_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("map", works, lambda w: map_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("map", local, lambda w: map_stage(w, template))
 
 
 def load(profile_name: str, works: list[dict]) -> list[dict]:
@@ -235,7 +261,8 @@ def load(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.load import load_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("load", works, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
+    with _staged(works) as local:
+        return _guarded("load", local, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
 
 
 def finalize(profile_name: str, works: list[dict]) -> dict:
@@ -245,8 +272,8 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     from courtfeed.target import ledger
 
     profile = runtime.load_profile(profile_name)
-    items = [FileWork.from_dict(w) for w in works]
-    with runtime.open_source(profile) as source:
+    with _staged(works) as local, runtime.open_source(profile) as source:
+        items = [FileWork.from_dict(w) for w in local]
         summary = finalize_stage(items, profile, source, runtime.acks_root())
     faults.kill_point("finalize", items[0].name)  # fault tests: die after the remote side is done
     with runtime.target_engine().begin() as conn:
@@ -256,3 +283,14 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     for work in items:
         after_finalize(profile, work)  # alerts: a rejected file, or one far smaller than usual
     return summary
+
+
+def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
+    """The file group's teardown: remove its delivery folder, here and in object storage, however
+    the file ended (loaded, rejected, failed, retries spent). Finalize removes it on success too."""
+    from courtfeed.pipeline.staging import Staging, delivery_id
+
+    key = f"{profile_name}/{delivery_id(run_id, remote)}"
+    Staging.from_env().remove(key)
+    log.info("staging of %s removed", key)
+    return key

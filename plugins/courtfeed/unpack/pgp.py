@@ -2,27 +2,32 @@
 
 The private key arrives as ASCII-armored text (from an Airflow connection in production). It is
 imported into a temporary GnuPG home created for this call and removed after it, so no key
-material stays on the worker. Decrypted output is streamed through a bounded writer because
-OpenPGP messages are usually compressed and can be bombs too.
+material stays on the worker. The home is never inside the staging folder (which may be pushed to
+shared storage): it lives in memory-backed /dev/shm when the machine has it, under a name derived
+from the work folder, so if the step is killed the next attempt of the same step removes what it
+left (and stops its gpg-agent), and the staging sweeper removes homes no attempt came back for.
+Decrypted output is streamed through a bounded writer because OpenPGP messages are usually
+compressed and can be bombs too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from courtfeed.unpack.base import BoundedWriter, UnpackLimits, UnpackRejected, remove_quietly, stream_limit
 from courtfeed.unpack.detect import PGP_SUFFIXES, strip_suffix
 
 GNUPG_CHUNK_SIZE = 64 * 1024
-# gpg-agent puts its sockets in the GnuPG home, and a unix socket path holds at most 107 bytes:
-# a deeply nested work folder gets its GnuPG home in the system temp folder instead.
-SOCKET_PATH_MAX = 107
-LONGEST_SOCKET_NAME = "/S.gpg-agent.browser"
-GNUPG_HOME_NAME_LENGTH = len("/gnupg-") + 8  # mkdtemp adds 8 random characters
+# Memory-backed where the machine offers it: a killed step's key never reaches a disk.
+MEMORY_TMP = Path("/dev/shm")
+KEYRINGS_DIR = "courtfeed-gnupg"
 
 
 class _DropKeyMaterial(logging.Filter):
@@ -41,12 +46,26 @@ def _quiet_gnupg_logger() -> None:
         gnupg_logger.addFilter(_key_filter)
 
 
+def keyring_root() -> Path:
+    """Where throwaway GnuPG homes live (short path: gpg-agent's sockets go inside, <= 107 bytes)."""
+    base = (
+        MEMORY_TMP if MEMORY_TMP.is_dir() and os.access(MEMORY_TMP, os.W_OK) else Path(tempfile.gettempdir())
+    )
+    return base / KEYRINGS_DIR
+
+
+def gnupg_home_for(workdir: Path) -> Path:
+    """The GnuPG home of the decrypt step working in ``workdir``: the same for every attempt."""
+    digest = hashlib.sha256(str(Path(workdir).resolve()).encode()).hexdigest()[:16]
+    return keyring_root() / f"gnupg-{digest}"
+
+
 def _make_gnupg_home(workdir: Path) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
-    longest = len(str(workdir.resolve())) + GNUPG_HOME_NAME_LENGTH + len(LONGEST_SOCKET_NAME)
-    parent = workdir if longest <= SOCKET_PATH_MAX else None
-    # mkdtemp creates the folder with mode 700, which GnuPG insists on.
-    home = Path(tempfile.mkdtemp(prefix="gnupg-", dir=parent))
+    home = gnupg_home_for(workdir)
+    _remove_gnupg_home(home)  # what a killed earlier attempt of this step left behind
+    home.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    home.mkdir(mode=0o700)  # GnuPG insists on a private home
     # gpg-agent re-protects an imported key on first use and by default first calibrates its
     # key-stretching count, which takes seconds per file. This copy of the key is deleted with
     # the home at the end of the call, so the minimum count costs nothing in protection.
@@ -55,6 +74,8 @@ def _make_gnupg_home(workdir: Path) -> Path:
 
 
 def _remove_gnupg_home(home: Path) -> None:
+    if not home.exists():
+        return
     # Stop the agent this home started, or it lingers (holding the imported key) until it notices.
     try:
         subprocess.run(
@@ -66,6 +87,25 @@ def _remove_gnupg_home(home: Path) -> None:
     except (OSError, subprocess.SubprocessError):
         pass
     shutil.rmtree(home, ignore_errors=True)
+
+
+def sweep_gnupg_homes(older_than: float, now: float | None = None) -> list[str]:
+    """Remove throwaway GnuPG homes (and stop their agents) not touched for ``older_than`` seconds:
+    those of steps killed without a next attempt."""
+    root = keyring_root()
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    if not root.is_dir():
+        return removed
+    for home in root.glob("gnupg-*"):
+        try:
+            age = now - max([home.stat().st_mtime] + [p.stat().st_mtime for p in home.rglob("*")])
+        except FileNotFoundError:
+            continue  # removed meanwhile by its own step
+        if age > older_than:
+            _remove_gnupg_home(home)
+            removed.append(str(home))
+    return removed
 
 
 def _gpg_for(home: Path):

@@ -116,7 +116,9 @@ class Dashboard:
                     "description": profile.description,
                     "agency": profile.agency,
                     "template": profile.template,
-                    "schedule": profile.schedule,
+                    "schedule": profile.schedule
+                    if profile.pickup == "schedule"
+                    else "watch",  # watch: event-driven
                     "enabled": profile.enabled,
                     "dag_id": profile.dag_id,
                     "last_upload": latest.get(profile.name),
