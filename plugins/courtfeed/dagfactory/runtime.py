@@ -3,7 +3,6 @@ source behind a profile's connection, the staging folder."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
@@ -49,19 +48,18 @@ def open_source(profile: Profile):
     if profile.source.kind == "s3":
         from courtfeed.sources.s3 import S3Source
 
-        return S3Source(profile.source.connection, profile.source.bucket)
+        return S3Source(profile.source.connection, profile.source.bucket or "")
     from courtfeed.sources.sftp import SftpSource
 
     return SftpSource(profile.source.connection)
 
 
 def staging_root() -> Path:
-    """Where fetched files and stage outputs live. Shared storage when workers are many."""
-    base = os.environ.get("COURTFEED_STAGING")
-    if base:
-        return Path(base)
-    home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
-    return Path(home) / "courtfeed" / "staging"
+    """Where the stages read and write: the staging folder, or with object-storage staging
+    (COURTFEED_STAGING=s3://...) this machine's scratch folder (pipeline/staging.py)."""
+    from courtfeed.pipeline.staging import Staging
+
+    return Staging.from_env().local
 
 
 def acks_root() -> Path:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from courtfeed.dagfactory import runtime
 
@@ -110,24 +111,30 @@ def _key_material(profile) -> tuple[str | None, str | None]:
 def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
     """Download one delivery; returns one work per payload (a zip's members, or the file itself)."""
     from courtfeed.pipeline.fetch import fetch_stage, new_work
+    from courtfeed.pipeline.staging import Staging, delivery_id, rebase
+    from courtfeed.pipeline.work import FileWork
     from courtfeed.sources.base import RemoteFile
 
     profile = runtime.load_profile(profile_name)
+    staging = Staging.from_env()
     work = new_work(
         RemoteFile.from_dict(remote),
         profile,
-        runtime.staging_root(),
+        staging.local,
         forced=bool(remote.get("forced")),
         run_id=run_id,
     )
-    key, passphrase = _key_material(profile)
-    with runtime.open_source(profile) as source:
+    # One folder per file and run, whatever the attempt: a retry starts from an empty one.
+    key = f"{profile.name}/{delivery_id(run_id, remote)}"
+    work = FileWork.from_dict(rebase(work.to_dict(), Path(work.workdir), staging.local / key))
+    private_key, passphrase = _key_material(profile)
+    with staging.fetching(key), runtime.open_source(profile) as source:
         works = fetch_stage(
             work,
             source,
             runtime.target_engine(),
             max_unpacked_mb=profile.max_unpacked_mb,
-            private_key=key,
+            private_key=private_key,
             passphrase=passphrase,
         )
     log.info(
@@ -178,25 +185,35 @@ def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> 
     return out
 
 
+def _staged(works: list[dict]):
+    """The delivery's staging folder on this machine for the length of a stage (see staging.py)."""
+    from courtfeed.pipeline.staging import Staging
+
+    return Staging.from_env().delivery(works)
+
+
 def read(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.read import read_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("read", works, lambda w: read_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("read", local, lambda w: read_stage(w, template))
 
 
 def validate(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.validate import validate_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("validate", works, lambda w: validate_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("validate", local, lambda w: validate_stage(w, template))
 
 
 def map_rows(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.map import map_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("map", works, lambda w: map_stage(w, template))
+    with _staged(works) as local:
+        return _guarded("map", local, lambda w: map_stage(w, template))
 
 
 def load(profile_name: str, works: list[dict]) -> list[dict]:
@@ -204,7 +221,8 @@ def load(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.load import load_stage
 
     template = runtime.load_template(runtime.load_profile(profile_name))
-    return _guarded("load", works, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
+    with _staged(works) as local:
+        return _guarded("load", local, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
 
 
 def finalize(profile_name: str, works: list[dict]) -> dict:
@@ -214,8 +232,8 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     from courtfeed.target import ledger
 
     profile = runtime.load_profile(profile_name)
-    items = [FileWork.from_dict(w) for w in works]
-    with runtime.open_source(profile) as source:
+    with _staged(works) as local, runtime.open_source(profile) as source:
+        items = [FileWork.from_dict(w) for w in local]
         summary = finalize_stage(items, profile, source, runtime.acks_root())
     with runtime.target_engine().begin() as conn:
         for work in items:
