@@ -25,8 +25,9 @@ start() {
   fi
   command -v dockerd >/dev/null || { echo "engine.sh: dockerd missing; run scripts/install-system-deps.sh" >&2; exit 1; }
   mkdir -p "$STACK_RUN/docker-data" "$STACK_EXEC_ROOT"
-  # --bridge none: compose creates its own user-defined network; no docker0 needed.
-  dockerd \
+  # setsid: a Ctrl-C (SIGINT to the foreground process group) must not stop the engine before
+  # the teardown has removed the containers.
+  setsid dockerd \
     --data-root "$STACK_RUN/docker-data" \
     --exec-root "$STACK_EXEC_ROOT" \
     --pidfile "$STACK_RUN/dockerd.pid" \

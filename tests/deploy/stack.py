@@ -120,6 +120,12 @@ class Stack:
         """hostname -> container id of each running Celery worker."""
         return {self.hostname_of(c): c for c in self.containers("airflow-worker")}
 
+    def container_log(self, container: str) -> str:
+        proc = subprocess.run(
+            ["docker", "logs", container], env=self.env, capture_output=True, text=True, timeout=60
+        )
+        return proc.stdout + proc.stderr
+
     def logs(self, service: str) -> str:
         return self.compose("logs", "--no-color", "--tail", "200", service, check=False).stdout
 
