@@ -217,8 +217,9 @@ class Stack:
             "AIRFLOW_API_BIND": "127.0.0.1",
             "AIRFLOW_API_PORT": str(self.ports["api"]),
             "AIRFLOW_WORKER_CONCURRENCY": "2",
-            # A killed worker's task is declared dead after this long (production: 300 s).
-            "AIRFLOW_TASK_HEARTBEAT_TIMEOUT": "30",
+            # A killed worker's task is declared dead after this long (production: 300 s); not
+            # shorter, or a live task on a busy host is taken for dead.
+            "AIRFLOW_TASK_HEARTBEAT_TIMEOUT": "60",
         }
         env_file = self.run_dir / "stack.env"
         env_file.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
