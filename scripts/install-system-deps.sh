@@ -14,9 +14,11 @@ declare -A present=(
   [chromium]='test -x /usr/bin/chromium'
   [chromium-driver]='command -v chromedriver >/dev/null'
   [docker-compose]='command -v docker-compose >/dev/null'
+  [docker.io]='command -v dockerd >/dev/null'
+  [mmdebstrap]='command -v mmdebstrap >/dev/null'
   [python3.11-venv]='python3.11 -c "import ensurepip" 2>/dev/null'
 )
-order=(openssh-server postgresql gnupg chromium chromium-driver docker-compose python3.11-venv)
+order=(openssh-server postgresql gnupg chromium chromium-driver docker-compose docker.io mmdebstrap python3.11-venv)
 
 missing=()
 for package in "${order[@]}"; do

@@ -56,8 +56,11 @@ ensure_user() {
     [ "$(id -u "$name")" -ge 2000 ] || die "user name $name is taken by a system account; pick another"
     return
   fi
-  # No password at all (locked): key-only even if sshd_config were changed.
-  useradd --uid "$uid" --gid "$group" --home-dir "$home" --no-create-home --shell /usr/sbin/nologin "$name"
+  # Password field `*`: no password can ever match (key-only even if sshd_config were changed),
+  # but the account is not locked. useradd's default `!` means "locked", and OpenSSH without PAM
+  # then refuses every login, keys included.
+  useradd --uid "$uid" --gid "$group" --home-dir "$home" --no-create-home --shell /usr/sbin/nologin \
+    --password '*' "$name"
 }
 
 ensure_user "$READER" 2000 "$READER" /

@@ -25,8 +25,27 @@ def test_base_image_matches_the_pinned_airflow():
     text = DOCKERFILE.read_text()
     args = set(re.findall(r"^ARG AIRFLOW_VERSION=(\S+)$", text, re.MULTILINE))
     assert args == {airflow}
-    base = re.search(r"^FROM apache/airflow:(\S+)$", text, re.MULTILINE).group(1)
+    # The base is a build argument whose default is the upstream image of the pinned Airflow.
+    base = re.search(r"^ARG BASE_IMAGE=apache/airflow:(\S+)$", text, re.MULTILINE).group(1)
     assert base.replace("${AIRFLOW_VERSION}", airflow) == f"{airflow}-python3.11"
+    assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.MULTILINE)
+
+
+def test_the_host_ca_bundle_stays_out_of_the_default_image():
+    assert "ca-bundle" not in DOCKERFILE.read_text() and "PIP_CERT" not in DOCKERFILE.read_text()
+    assert "ca-bundle.crt" in (REPO / "docker" / "local-base" / "Dockerfile").read_text()
+
+
+def test_every_stack_image_takes_its_base_as_an_argument():
+    for dockerfile in (
+        REPO / "docker" / "sftp" / "Dockerfile",
+        REPO / "docker" / "local-base" / "Dockerfile",
+        REPO / "docker" / "standins" / "postgres" / "Dockerfile",
+        REPO / "docker" / "standins" / "redis" / "Dockerfile",
+    ):
+        text = dockerfile.read_text()
+        assert re.search(r"^ARG BASE_IMAGE=\S+$", text, re.MULTILINE), dockerfile
+        assert re.search(r"^FROM \$\{BASE_IMAGE\}$", text, re.MULTILINE), dockerfile
 
 
 def test_the_install_keeps_airflow_and_uses_the_lock():
@@ -37,6 +56,16 @@ def test_the_install_keeps_airflow_and_uses_the_lock():
     assert "-r /opt/courtfeed/requirements-image.txt" in install
     assert "pip check" in install
     assert "_PIP_ADDITIONAL_REQUIREMENTS" not in text
+
+
+def test_image_extras_pin_every_package():
+    # Open ranges let pip backtrack for minutes (through every kombu release); all exact.
+    lines = [
+        line.split("#")[0].strip()
+        for line in IMAGE_REQUIREMENTS.read_text().splitlines()
+        if line.split("#")[0].strip()
+    ]
+    assert lines and all(re.fullmatch(r"[A-Za-z0-9_.\-]+==\S+", line) for line in lines), lines
 
 
 def test_image_extras_agree_with_the_lock():

@@ -63,10 +63,23 @@ def test_every_user_is_chrooted():
         assert "ForceCommand internal-sftp" in block
 
 
+def test_nobody_may_create_links():
+    # The reader's chroot spans every agency: a link would let one agency's name carry another's file.
+    text = (SFTP / "sshd_config").read_text()
+    blocks = text.split("Match ")[1:]
+    for block in blocks:
+        force = next(line for line in block.splitlines() if "ForceCommand" in line)
+        denied = force.split("-P", 1)[1].split()[0].split(",") if "-P" in force else []
+        assert {"symlink", "hardlink"} <= set(denied), block.splitlines()[0]
+
+
 def test_entrypoint_is_valid_bash_and_sets_no_passwords():
     subprocess.run(["bash", "-n", str(SFTP / "entrypoint.sh")], check=True)
     text = (SFTP / "entrypoint.sh").read_text()
-    setting_a_password = re.compile(r"\bchpasswd\b|^\s*passwd\b|--password|\busermod\b.*\s-p\s", re.MULTILINE)
+    setting_a_password = re.compile(r"\bchpasswd\b|^\s*passwd\b|\busermod\b.*\s-p\s", re.MULTILINE)
     assert not setting_a_password.search(text)
+    # The only password field ever written is `*`: no password matches it, yet the account is not
+    # locked (useradd's default `!` is "locked", and OpenSSH without PAM then refuses keys too).
+    assert re.findall(r"--password\s+(\S+)", text) == ["'*'"]
     # The host key is taken from the mount, never generated (that would break the pin).
     assert "ssh-keygen -A" not in text and "ssh-keygen -t" not in text
