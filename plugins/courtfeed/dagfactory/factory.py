@@ -86,39 +86,6 @@ def schedule_for(profile: Profile):
     return CronDataIntervalTimetable(str(profile.schedule), timezone=profile.timezone)
 
 
-def run_params() -> dict:
-    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
-    from airflow.sdk import Param
-
-    return {
-        "force_files": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Files to force",
-            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
-        ),
-        "arrived_since": Param(
-            None,
-            type=["null", "string"],
-            title="Arrived since",
-            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
-        ),
-        "arrived_until": Param(
-            None,
-            type=["null", "string"],
-            title="Arrived until",
-            description="... and before this local date/time.",
-        ),
-        "reprocess": Param(
-            False,
-            type="boolean",
-            title="Reprocess",
-            description="With a window: re-ingest every file in it, even those the ledger has.",
-        ),
-    }
-
-
 def build_dag(profile: Profile):
     from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group
 
@@ -182,7 +149,7 @@ def build_dag(profile: Profile):
             # The delivered file's name labels every task of its group (map_index_template).
             first = value[0] if isinstance(value, list) and value else value
             path = first.get("path", "") if isinstance(first, dict) else ""
-            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"  # type: ignore[typeddict-unknown-key]
+            get_current_context()["file_name"] = path.rsplit("/", 1)[-1] or "?"
 
         per_file: dict[str, Any] = {"map_index_template": "{{ file_name }}"}
         assets = entity_assets(profile)
@@ -272,7 +239,7 @@ def build_dag(profile: Profile):
 
         @task_group(group_id="file")
         def process(remote: dict):
-            finalize(load(map_rows(validate(read(fetch(remote))))))  # type: ignore[arg-type]  # XComArgs at parse time
+            finalize(load(map_rows(validate(read(fetch(remote))))))
 
         process.expand(remote=list_new_files())
     # Added once the tasks exist: Airflow deep-copies a DAG's params into every task it creates
@@ -280,3 +247,36 @@ def build_dag(profile: Profile):
     # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
     dag.params.update(run_params())
     return dag
+
+
+def run_params() -> dict:
+    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
+    from airflow.sdk import Param
+
+    return {
+        "force_files": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Files to force",
+            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
+        ),
+        "arrived_since": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived since",
+            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
+        ),
+        "arrived_until": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived until",
+            description="... and before this local date/time.",
+        ),
+        "reprocess": Param(
+            False,
+            type="boolean",
+            title="Reprocess",
+            description="With a window: re-ingest every file in it, even those the ledger has.",
+        ),
+    }
