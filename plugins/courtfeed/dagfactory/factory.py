@@ -90,39 +90,6 @@ def schedule_for(profile: Profile):
     return CronDataIntervalTimetable(str(profile.schedule), timezone=profile.timezone)
 
 
-def run_params() -> dict:
-    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
-    from airflow.sdk import Param
-
-    return {
-        "force_files": Param(
-            [],
-            type="array",
-            items={"type": "string"},
-            title="Files to force",
-            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
-        ),
-        "arrived_since": Param(
-            None,
-            type=["null", "string"],
-            title="Arrived since",
-            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
-        ),
-        "arrived_until": Param(
-            None,
-            type=["null", "string"],
-            title="Arrived until",
-            description="... and before this local date/time.",
-        ),
-        "reprocess": Param(
-            False,
-            type="boolean",
-            title="Reprocess",
-            description="With a window: re-ingest every file in it, even those the ledger has.",
-        ),
-    }
-
-
 def pickup_schedule(profile: Profile):
     """pickup: watch (default): the profile's landing asset, whose watcher fires when a file is
     ready (courtfeed.watch); pickup: schedule: the cron/preset timetable."""
@@ -303,3 +270,36 @@ def build_dag(profile: Profile):
     # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
     dag.params.update(run_params())
     return dag
+
+
+def run_params() -> dict:
+    """The manual-run form of every profile DAG (Param objects: the UI renders a form)."""
+    from airflow.sdk import Param
+
+    return {
+        "force_files": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Files to force",
+            description="Re-ingest these files (remote paths or names) even if the ledger has them.",
+        ),
+        "arrived_since": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived since",
+            description="Re-scan only files modified at or after this local date/time (YYYY-MM-DD[THH:MM]).",
+        ),
+        "arrived_until": Param(
+            None,
+            type=["null", "string"],
+            title="Arrived until",
+            description="... and before this local date/time.",
+        ),
+        "reprocess": Param(
+            False,
+            type="boolean",
+            title="Reprocess",
+            description="With a window: re-ingest every file in it, even those the ledger has.",
+        ),
+    }
