@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run stop test test-unit bench check lint format lock venv system-deps airflow-settings clean
+.PHONY: run stop test test-unit stack-test bench check lint format lock venv system-deps airflow-settings clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,16 @@ run: $(STAMP)
 stop:
 	@bash scripts/stop_demo.sh
 
-## test: every test, with the real services (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium) it starts
+## test: every test, with the real services (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium) it starts,
+## then the Docker stack (stack-test)
 test: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -m "not stack" $(PYTEST_ARGS)
+	$(MAKE) stack-test
+
+## stack-test: Docker engine + images on a local Debian base + docker-compose up (CeleryExecutor, two
+## workers, hosted SFTP), real traffic, a worker killed mid-load, teardown. Images cached in .run/stack
+stack-test: $(STAMP) system-deps
+	PATH=$(CURDIR)/$(BIN):$$PATH timeout 1500 $(BIN)/python -m pytest -q -s -m stack tests/deploy
 
 ## test-unit: only the tests that need no service
 test-unit: $(STAMP)
