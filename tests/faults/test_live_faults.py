@@ -1,15 +1,19 @@
 """Faults in a real Airflow run (`airflow standalone`, LocalExecutor, PostgreSQL metadata):
-eight files in one run, each hit by a different fault, must end exactly like a clean run.
+seven files in one run, hit by nine faults, must end exactly like a clean run.
 
 - six files: the task process is SIGKILLed once in fetch, read, validate, map, load (with the
   COPY sent and uncommitted) and finalize (after the remote side was done);
-- one file: the target PostgreSQL server is restarted (immediate mode) in the middle of its load;
-- one file: the SFTP server (sshd) is stopped when its download starts, and back a few seconds
-  later.
+- the target PostgreSQL server is restarted (immediate mode) in the middle of one file's load
+  (the file killed at fetch);
+- the SFTP server (sshd) is stopped when one file's download starts (the file killed at read),
+  and back a few seconds later;
+- one file: its load fails every time (no retry cures it).
 
 After the retries the target's tables equal, row for row, those of a clean `courtfeed ingest`
-of the same files, and the ledger holds one settled (loaded) row per file: nothing lost,
-nothing doubled. The faults come from courtfeed.faults (test-only environment variables).
+of the six good files, and the ledger holds one settled (loaded) row per file: nothing lost,
+nothing doubled. The ninth is parked: `failed` with its attempts, one alert mail, the remote
+file left in place, and the next run does not fetch it again. The faults come from
+courtfeed.faults (test-only environment variables).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ HEARINGS = (
 )
 DAG_ID = "courtfeed__fault_matrix"
 KILLED = {"fetch": "f1", "read": "f2", "validate": "f3", "map": "f4", "load": "f5", "finalize": "f6"}
-PG_RESTART, SSHD_STOP = "f7", "f8"
+PG_RESTART, SSHD_STOP, BROKEN = "f1", "f2", "f9"  # two files take two faults each
 VOLATILE = {"id", "upload_id", "created_at", "updated_at"}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
@@ -50,14 +54,18 @@ def content(index: int) -> bytes:
 
 
 def restart_postgres(pg) -> None:
-    out = subprocess.run(
-        ["runuser", "-u", "postgres", "--", str(pg.bin_dir / "pg_ctl"), "-D", str(pg.data_dir)]
-        + ["-m", "immediate", "-w", "-t", "60", "restart"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+    # The restarted server inherits pg_ctl's output: give it the server log, not a pipe that
+    # would keep this call waiting for as long as the server runs.
+    with open(pg.log_path, "ab") as log:
+        out = subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(pg.bin_dir / "pg_ctl"), "-D", str(pg.data_dir)]
+            + ["-m", "immediate", "-w", "-t", "60", "restart"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=120,
+        )
+    assert out.returncode == 0, pg.log_path.read_text()[-2000:]
 
 
 def stop_sshd(sshd) -> None:
@@ -108,14 +116,14 @@ def entity_rows(url: str) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture
-def faults_env(tmp_path: Path, postgres, pg_url: str):
+def faults_env(tmp_path: Path, postgres, pg_url: str, smtp_server):
     target_pg = start_postgres()  # its own server: this one gets restarted
     sshd = start_sshd()  # likewise: this one gets stopped
     try:
         user = next(u for u, acc in sshd.users.items() if acc.private_key)
         drop = sshd.drop_dir(user) / "in"
         old = time.time() - 3600
-        stems = [*KILLED.values(), PG_RESTART, SSHD_STOP]
+        stems = [*KILLED.values(), BROKEN]
         for index, stem in enumerate(stems):
             sshd.put_file(user, f"in/{name(stem)}", content(index), mtime=old)
         profile = {
@@ -134,9 +142,10 @@ def faults_env(tmp_path: Path, postgres, pg_url: str):
             "timezone": "America/Chicago",
             "schedule": None,
             "after_load": "keep",
-            "retries": 4,
+            "retries": 3,
             "retry_delay_seconds": 1,
             "execution_timeout_minutes": 10,
+            "alerts": {"email": ["ops@metro.example"]},
         }
         include = include_with(tmp_path, profile)
         faults = tmp_path / "faults"
@@ -149,8 +158,13 @@ def faults_env(tmp_path: Path, postgres, pg_url: str):
             "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(target_url),
             "COURTFEED_FAULT_KILL": ",".join(f"{stage}:{name(stem)}" for stage, stem in KILLED.items()),
             "COURTFEED_FAULT_PAUSE": f"load:{name(PG_RESTART)},download:{name(SSHD_STOP)}",
+            "COURTFEED_FAULT_FAIL": f"load:{name(BROKEN)}",
             "COURTFEED_FAULT_DIR": str(faults),
+            "AIRFLOW_CONN_COURTFEED_SMTP": json.dumps(smtp_server.airflow_connection()),
+            # Eight task processes parse the DAG file at once on a small shared machine.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "180",
         }
+        smtp_server.clear()
         meta = postgres.create_database("airflow_faults_meta")
         airflow = start_live_airflow(tmp_path / "airflow", meta, env)
         try:
@@ -162,6 +176,7 @@ def faults_env(tmp_path: Path, postgres, pg_url: str):
                 "sshd": sshd,
                 "files": {stem: drop / name(stem) for stem in stems},
                 "clean_url": pg_url,
+                "smtp": smtp_server,
             }
         finally:
             airflow.stop()
@@ -178,19 +193,20 @@ def test_every_fault_ends_like_a_clean_run(faults_env, tmp_path: Path):
     af.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {}})
 
     # The SFTP server goes away as one download starts, and comes back a few seconds later.
-    wait_for(faults / f"download.{name(SSHD_STOP)}.paused", 300)
+    wait_for(faults / f"download.{name(SSHD_STOP)}.paused", 900)
     stop_sshd(faults_env["sshd"])
     (faults / f"download.{name(SSHD_STOP)}.go").touch()
     time.sleep(4)
     start_sshd_again(faults_env["sshd"])
 
     # The target database restarts while one file's COPY is sent and not committed.
-    wait_for(faults / f"load.{name(PG_RESTART)}.paused", 300)
+    wait_for(faults / f"load.{name(PG_RESTART)}.paused", 900)
     restart_postgres(faults_env["target_pg"])
     (faults / f"load.{name(PG_RESTART)}.go").touch()
 
-    (run,) = af.wait_for_runs(DAG_ID, 1, timeout=600)
-    assert run["state"] == "success", af.log_tail()
+    (run,) = af.wait_for_runs(DAG_ID, 1, timeout=1500)
+    # The run fails: one file could not be loaded. Every other file went through.
+    assert run["state"] == "failed", af.log_tail()
     for stage, stem in KILLED.items():  # each fault really happened
         assert (faults / f"{stage}.{name(stem)}.killed").exists(), stage
 
@@ -199,6 +215,8 @@ def test_every_fault_ends_like_a_clean_run(faults_env, tmp_path: Path):
     clean.mkdir()
     template = resolve_template(str(REPO / "include" / "templates" / "metro_hearings.yaml"))
     for stem, remote in faults_env["files"].items():
+        if stem == BROKEN:
+            continue
         local = clean / remote.name
         local.write_bytes(remote.read_bytes())
         out = ingest(
@@ -213,6 +231,25 @@ def test_every_fault_ends_like_a_clean_run(faults_env, tmp_path: Path):
             ledger = conn.execute(sa.text("select path, status, attempts from uploads order by path")).all()
     finally:
         engine.dispose()
-    assert [(Path(p).name, s) for p, s, _ in ledger] == [
-        (name(stem), "loaded") for stem in sorted(faults_env["files"])
+    retries = 3
+    assert [(Path(p).name, s, a if s == "failed" else None) for p, s, a in ledger] == [
+        (name(stem), "failed", retries + 1) if stem == BROKEN else (name(stem), "loaded", None)
+        for stem in sorted(faults_env["files"])
     ], json.dumps([list(map(str, r)) for r in ledger])
+    assert faults_env["files"][BROKEN].exists()  # left where it was, for a reprocess
+    alerts = [m.subject for m in faults_env["smtp"].messages]
+    assert [s for s in alerts if "load failed" in s] == [
+        f"[courtfeed] fault_matrix: task file.load failed for {name(BROKEN)}"
+    ]
+
+    # The next run finds nothing new: the parked file is not fetched, failed and alerted again.
+    af.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {}})
+    runs = af.wait_for_runs(DAG_ID, 2, timeout=300)
+    assert all(r["state"] == "success" for r in runs if r["dag_run_id"] != run["dag_run_id"]), runs
+    engine = sa.create_engine(faults_env["target_url"])
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select count(*) from uploads")).scalar() == len(ledger)
+    finally:
+        engine.dispose()
+    assert [m.subject for m in faults_env["smtp"].messages] == alerts
