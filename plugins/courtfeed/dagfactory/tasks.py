@@ -216,7 +216,7 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     profile = runtime.load_profile(profile_name)
     items = [FileWork.from_dict(w) for w in works]
     with runtime.open_source(profile) as source:
-        summary = finalize_stage(items, profile, source, runtime.acks_root())
+        summary = finalize_stage(items, profile, source, runtime.acks_root(), runtime.target_engine())
     with runtime.target_engine().begin() as conn:
         for work in items:
             if work.ack_path:

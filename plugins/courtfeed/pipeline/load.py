@@ -8,20 +8,22 @@ file that was picked up is accounted for.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy.engine import Engine
 
 from courtfeed.config.template import Template
-from courtfeed.pipeline.frames import iter_records
+from courtfeed.pipeline.frames import iter_record_batches
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.target import ledger
-from courtfeed.target.loader import Loader
+from courtfeed.target.loader import Loader, created_ids
 
 log = logging.getLogger(__name__)
 
-CREATED_IDS_KEPT = 10_000  # per entity, in the acknowledgement; the ledger has them all by upload_id
+CREATED_IDS_KEPT = 10_000  # per entity, in the command line's JSON; the acknowledgement file has them all
 
 
 class _AlreadyLoaded(Exception):
@@ -71,7 +73,6 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     if work.ended:
         return record_ended(engine, work)
     counts: dict[str, dict[str, int]] = {}
-    created: dict[str, list[str]] = {}
     try:
         with engine.begin() as conn:
             ledger.discard_failed_attempt(conn, work.upload_id)
@@ -95,14 +96,9 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 touch_unchanged=template.method != "update_by_fields",
             )
             for entity in template.entities:
-                totals = counts.setdefault(entity, {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0})
-                ids = created.setdefault(entity, [])
-                for records in iter_records(records_file(work, entity), entity):
-                    c = loader.load(entity, records)
-                    totals["created"] += c.created
-                    totals["updated"] += c.updated
-                    totals["unchanged"] += c.unchanged
-                    ids.extend(c.created_ids[: max(0, CREATED_IDS_KEPT - len(ids))])
+                # One COPY and one set-based upsert per entity for the whole file.
+                c = loader.load_table(entity, iter_record_batches(records_file(work, entity)))
+                counts[entity] = c.as_dict()
             if template.method in ("replace_all", "replace_template"):
                 scope = "all" if template.method == "replace_all" else "template"
                 for entity in template.entities:
@@ -135,5 +131,21 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
         record_ended(engine, work)
         raise
     work.status, work.message = status, message
-    work.counts, work.created_ids = counts, created
+    # No ids travel in the FileWork (XCom): created_ids_of() reads them back by upload id.
+    work.counts, work.created_ids = counts, {}
     return work
+
+
+def iter_created_ids(engine: Engine, work: FileWork, entity: str) -> Iterator[str]:
+    """The ids of the records of ``entity`` this upload created, streamed from the target."""
+    with engine.connect() as conn:
+        yield from created_ids(conn, entity, work.upload_id)
+
+
+def created_ids_of(
+    engine: Engine, work: FileWork, limit: int | None = CREATED_IDS_KEPT
+) -> dict[str, list[str]]:
+    """Per entity, the ids this upload created (at most ``limit`` each; None: all)."""
+    if work.status not in ("loaded", "partial"):
+        return {}
+    return {entity: list(islice(iter_created_ids(engine, work, entity), limit)) for entity in work.counts}
