@@ -52,7 +52,7 @@ def record_ended(engine: Engine, work: FileWork) -> FileWork:
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
-        status=work.status,
+        status=work.status or "failed",
         message=work.message,
         rows_read=work.rows_read,
         rows_loaded=0,
@@ -83,7 +83,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             earlier = (
                 None
                 if work.forced
-                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)
+                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256)  # type: ignore[arg-type]
             )
             if earlier:
                 raise _AlreadyLoaded(earlier["id"])

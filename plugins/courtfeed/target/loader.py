@@ -104,9 +104,8 @@ def natural_key(entity: str, record: dict) -> str | None:
     if len(names) == 1:
         return _key_part(record.get(names[0]))
     parts = [_key_part(record.get(name)) for name in names]
-    if any(part is None for part in parts):
-        return None
-    return KEY_SEPARATOR.join(parts)
+    present = [part for part in parts if part is not None]
+    return KEY_SEPARATOR.join(present) if len(present) == len(parts) else None
 
 
 def blank_to_null(values: pa.Array) -> pa.Array:
@@ -331,7 +330,9 @@ class Loader:
         if self.postgres and self.conn.dialect.driver == "psycopg2":
             quote = self.conn.dialect.identifier_preparer.quote
             columns = ", ".join(quote(c.name) for c in stage.columns)
-            cursor = self.conn.connection.driver_connection.cursor()
+            driver = self.conn.connection.driver_connection
+            assert driver is not None  # an open connection has its driver connection
+            cursor = driver.cursor()
             try:
                 cursor.copy_expert(
                     f"COPY {stage.name} ({columns}) FROM STDIN WITH (FORMAT csv)",
