@@ -17,6 +17,7 @@ Errors come back as an int32 code per row (null: no error) into a list of (rule,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 
 import numpy as np
@@ -43,8 +44,6 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 INT64 = (-(2**63), 2**63 - 1)
 
 _REQUIRED: Error = ("required", "required value is missing")
-_NANP_RE2 = r"^(?:\+?1[-. ]?)?\(?(?P<a>[0-9]{3})\)?[-. ]?(?P<b>[0-9]{3})[-. ]?(?P<c>[0-9]{4})$"
-_EMAIL_RE2 = r"^(?P<local>[A-Za-z0-9_.!#$%&'*+/=?^`{|}~-]+)@(?P<domain>[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)+)$"
 _PREFIX_SAMPLES = (0, 5555, 9999)
 
 
@@ -85,16 +84,19 @@ def convert_column(raw: pa.Array, spec: FieldSpec, kind: str, tz: str) -> Conver
     """transforms.convert() for a whole column of text (nulls are empty cells)."""
     if isinstance(raw, pa.ChunkedArray):
         raw = raw.combine_chunks()
-    if _plain_text(spec, kind) and not isinstance(raw, pa.DictionaryArray):
-        return _text(raw, spec)
+    if not isinstance(raw, pa.DictionaryArray):
+        if _plain_text(spec, kind):
+            return _text(raw, spec)
+        if kind in ("phone", "email") and _simple(spec):
+            return _fast_then_rest(raw, spec, kind, tz)
+    return _per_distinct(raw, spec, kind, tz)
+
+
+def _per_distinct(raw: pa.Array, spec: FieldSpec, kind: str, tz: str) -> Converted:
+    """convert() once per distinct value, spread back to the rows."""
     encoded = raw if isinstance(raw, pa.DictionaryArray) else pc.dictionary_encode(raw)
     uniques = encoded.dictionary
-    if kind == "phone" and _simple(spec):
-        values, errors = _phones(uniques, spec, tz)
-    elif kind == "email" and _simple(spec):
-        values, errors = _emails(uniques, spec, tz)
-    else:
-        values, errors = _python(uniques.to_pylist(), spec, kind, tz)
+    values, errors = _python(uniques.to_pylist(), spec, kind, tz)
     # One more slot at the end for the empty cells (null index), which may get a default or
     # the required error like any blank value.
     blank_value, blank_error = _python_one(None, spec, kind, tz)
@@ -102,6 +104,22 @@ def convert_column(raw: pa.Array, spec: FieldSpec, kind: str, tz: str) -> Conver
     errors.append(blank_error)
     index = pc.fill_null(encoded.indices.cast(pa.int32()), len(uniques))
     return _spread(values, errors, index, kind)
+
+
+def _fast_then_rest(raw: pa.Array, spec: FieldSpec, kind: str, tz: str) -> Converted:
+    """Rows in the common well-formed shape are converted in Arrow; the rest per distinct value."""
+    raw = raw.cast(pa.string())
+    text = pc.utf8_trim(raw, WHITESPACE) if spec.trim else raw
+    fast, values = _fast_phones(text, spec) if kind == "phone" else _fast_emails(text)
+    rest_mask = pc.invert(fast)
+    if not pc.any(rest_mask).as_py():
+        return Converted(values, None, [])
+    rest = _per_distinct(raw.filter(rest_mask), spec, kind, tz)
+    values = pc.replace_with_mask(values, rest_mask, rest.values)
+    if rest.codes is None:
+        return Converted(values, None, [])
+    codes = pc.replace_with_mask(pa.nulls(len(raw), pa.int32()), rest_mask, rest.codes)
+    return Converted(values, codes, rest.errors)
 
 
 def _plain_text(spec: FieldSpec, kind: str) -> bool:
@@ -153,80 +171,49 @@ def _spread(values: list, errors: list, index: pa.Array, kind: str) -> Converted
     return Converted(out, per_row, list(distinct))
 
 
-# --- phones ------------------------------------------------------------------------------------
-def _prefix_checker(region: str):
+# --- phones and e-mail -------------------------------------------------------------------------
+_NANP_SHAPE = r"^(?:\+?1[-. ]?)?\(?[0-9]{3}\)?[-. ]?[0-9]{3}[-. ]?[0-9]{4}$"
+# An ASCII address whose domain is already lower case: convert() returns it unchanged.
+_EMAIL_AS_IS = r"^[A-Za-z0-9_.!#$%&'*+/=?^`{|}~-]+@[a-z0-9_-]+(?:\.[a-z0-9_-]+)+$"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _prefix_valid(region: str, prefix: str) -> bool | None:
+    """True/False when a NANP area code + exchange decides validity for every line number
+    (checked on sample line numbers), None otherwise. Cached: a file has a few thousand."""
+
     def valid(national: int) -> bool:
         number = phonenumbers.PhoneNumber(country_code=1, national_number=national)
         ok = phonenumbers.is_valid_number_for_region(number, region) or phonenumbers.is_valid_number(number)
         return bool(phonenumbers.is_possible_number(number) and ok)
 
-    def check(prefix: str) -> bool | None:
-        """True/False when the prefix decides validity for every line number, None otherwise."""
-        base = int(prefix) * 10_000
-        answers = {valid(base + s) for s in _PREFIX_SAMPLES}
-        return answers.pop() if len(answers) == 1 else None
-
-    return check
+    base = int(prefix) * 10_000
+    answers = {valid(base + s) for s in _PREFIX_SAMPLES}
+    return answers.pop() if len(answers) == 1 else None
 
 
-def _phones(uniques: pa.Array, spec: FieldSpec, tz: str) -> tuple[list, list]:
-    """Distinct phone texts -> E.164 or errors; the NANP fast path, the library for the rest."""
+def _fast_phones(text: pa.Array, spec: FieldSpec) -> tuple[pa.Array, pa.Array]:
+    """(mask, E.164 values) of the rows that are well-formed NANP numbers with a valid prefix."""
     region = spec.region or "US"
-    n = len(uniques)
-    result: list = [None] * n
-    errors: list = [None] * n
-    fast = np.zeros(n, dtype=bool)
-    if phonenumbers.country_code_for_region(region) == 1 and n:
-        text = pc.utf8_trim(uniques, WHITESPACE) if spec.trim else uniques
-        parts = pc.extract_regex(text, _NANP_RE2)
-        national = pc.binary_join_element_wise(
-            pc.struct_field(parts, "a"),
-            pc.struct_field(parts, "b"),
-            pc.struct_field(parts, "c"),
-            "",
-            null_handling="emit_null",
-        )
-        prefixes = pc.utf8_slice_codeunits(national, 0, 6)
-        distinct = pc.unique(prefixes.drop_null()).to_pylist()
-        check = _prefix_checker(region)
-        valid_prefixes = pa.array([p for p in distinct if check(p) is True], pa.string())
-        ok = pc.fill_null(pc.is_in(prefixes, value_set=valid_prefixes), False)
-        fast = ok.to_numpy(zero_copy_only=False)
-        e164 = pc.binary_join_element_wise("+1", national, "").to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(fast):
-            result[i] = e164[i]
-    rest = np.flatnonzero(~fast)
-    if len(rest):
-        leftovers = uniques.take(pa.array(rest)).to_pylist()
-        values, errs = _python(leftovers, spec, "phone", tz)
-        for i, v, e in zip(rest, values, errs, strict=True):
-            result[i], errors[i] = v, e
-    return result, errors
+    n = len(text)
+    if phonenumbers.country_code_for_region(region) != 1:
+        return pa.array(np.zeros(n, dtype=bool)), pa.nulls(n, pa.string())
+    shaped = pc.fill_null(pc.match_substring_regex(text, _NANP_SHAPE), False)
+    digits = text
+    for separator in ("(", ")", "-", ".", " ", "+"):
+        digits = pc.replace_substring(digits, separator, "")
+    national = pc.if_else(shaped, pc.utf8_slice_codeunits(digits, -10), pa.scalar(None, pa.string()))
+    prefixes = pc.utf8_slice_codeunits(national, 0, 6)
+    distinct = pc.unique(prefixes.drop_null()).to_pylist()
+    valid = pa.array([p for p in distinct if _prefix_valid(region, p) is True], pa.string())
+    fast = pc.fill_null(pc.is_in(prefixes, value_set=valid), False)
+    values = pc.if_else(fast, pc.binary_join_element_wise("+1", national, ""), pa.scalar(None, pa.string()))
+    return fast, values
 
 
-# --- e-mail ------------------------------------------------------------------------------------
-def _emails(uniques: pa.Array, spec: FieldSpec, tz: str) -> tuple[list, list]:
-    n = len(uniques)
-    result: list = [None] * n
-    errors: list = [None] * n
-    text = pc.utf8_trim(uniques, WHITESPACE) if spec.trim else uniques
-    parts = pc.extract_regex(text, _EMAIL_RE2)
-    fast = pc.fill_null(pc.and_(pc.is_valid(parts), pc.string_is_ascii(text)), False)
-    fast_np = fast.to_numpy(zero_copy_only=False)
-    if fast_np.any():
-        joined = pc.binary_join_element_wise(
-            pc.struct_field(parts, "local"), pc.ascii_lower(pc.struct_field(parts, "domain")), "@"
-        )
-        values = joined.to_numpy(zero_copy_only=False)
-        for i in np.flatnonzero(fast_np):
-            result[i] = values[i]
-    rest = np.flatnonzero(~fast_np)
-    if len(rest):
-        leftovers = uniques.take(pa.array(rest)).to_pylist()
-        values_rest, errs = _python(leftovers, spec, "email", tz)
-        for i, v, e in zip(rest, values_rest, errs, strict=True):
-            result[i], errors[i] = v, e
-    return result, errors
+def _fast_emails(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    fast = pc.fill_null(pc.match_substring_regex(text, _EMAIL_AS_IS), False)
+    return fast, pc.if_else(fast, text, pa.scalar(None, pa.string()))
 
 
 # --- derived fields ----------------------------------------------------------------------------

@@ -108,7 +108,8 @@ class Mapper:
         self._derive(values, n)
         self._check_storable(values, labels, bad, rows, out)
         self._check_keys(values, bad, rows, out)
-        good = pa.array(~bad)
+        # None: every row is good and nothing needs filtering.
+        good = pa.array(~bad) if bad.any() else None
         out.rows_mapped = int((~bad).sum())
         if out.rows_mapped:
             for entity in self.entities:
@@ -176,17 +177,17 @@ class Mapper:
                 )
             bad |= newly
 
-    def _records(self, entity: str, values: dict[str, pa.Array], good: pa.Array) -> pa.Table | None:
+    def _records(self, entity: str, values: dict[str, pa.Array], good: pa.Array | None) -> pa.Table | None:
         if entity == "contact":
             return self._contacts(values, good)
         names = [f.name for f in stored_fields(entity) if f"{entity}.{f.name}" in values]
         if not names:
             return None
         schema = entity_schema(entity, names)
-        columns = [values[f"{entity}.{n}"].filter(good).cast(schema.field(n).type) for n in names]
+        columns = [_kept(values[f"{entity}.{n}"], good).cast(schema.field(n).type) for n in names]
         return pa.Table.from_arrays(columns, schema=schema)
 
-    def _contacts(self, values: dict[str, pa.Array], good: pa.Array) -> pa.Table | None:
+    def _contacts(self, values: dict[str, pa.Array], good: pa.Array | None) -> pa.Table | None:
         refs = values.get("client.reference")
         if refs is None:
             return None
@@ -196,13 +197,17 @@ class Mapper:
             col = values.get(f"client.{channel}")
             if col is None:
                 continue
-            mask = pc.and_(good, pc.is_valid(col))
+            mask = pc.is_valid(col) if good is None else pc.and_(good, pc.is_valid(col))
             kept = col.filter(mask).cast(pa.string())
-            channels = pa.array(np.full(len(kept), channel, dtype=object), pa.string())
+            channels = pa.repeat(pa.scalar(channel, pa.string()), len(kept))
             tables.append(
                 pa.Table.from_arrays([refs.filter(mask).cast(pa.string()), channels, kept], schema=schema)
             )
         return pa.concat_tables(tables) if tables else None
+
+
+def _kept(array: pa.Array, good: pa.Array | None) -> pa.Array:
+    return array if good is None else array.filter(good)
 
 
 def _blank(array: pa.Array | None, n: int) -> np.ndarray:

@@ -53,7 +53,7 @@ def finalize_stage(
         if profile.after_load == "delete":
             source.delete(first.path)
             actions.append("deleted")
-        elif profile.after_load == "archive":
+        elif profile.after_load == "archive" and profile.archive_directory:  # the profile requires it
             moved = source.move(first.path, profile.archive_directory)
             actions.append(f"archived to {moved}")
     elif status == "rejected" and profile.error_directory:

@@ -20,6 +20,11 @@ from courtfeed.config.fields import ENTITY_FIELDS
 
 ROW_COLUMN = "__row__"
 BATCH_ROWS = 50_000
+# Rows per batch of the columnar stages (map, load): large enough that work done once per
+# distinct value of a batch is not repeated much, small enough for bounded memory.
+ARROW_BATCH_ROWS = 250_000
+# Staging files live minutes and are read once: writing them fast beats making them small.
+STAGING_OPTIONS: dict = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 
 _ARROW_TYPES = {
     "date": pa.date32(),
@@ -55,7 +60,7 @@ class RowWriter:
         if table.schema != self.schema:
             table = table.rename_columns(self.schema.names).cast(self.schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema)
+            self._writer = pq.ParquetWriter(self.path, self.schema, **STAGING_OPTIONS)
         self._writer.write_table(table)
 
     def close(self) -> None:
@@ -65,7 +70,7 @@ class RowWriter:
             self._writer.close()
 
 
-def iter_row_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def iter_row_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The staged rows as Arrow record batches: one string column per source column (null for
     an empty cell) and ``__row__`` (int64), the spreadsheet row number of each row."""
     pf = pq.ParquetFile(path)
@@ -99,7 +104,7 @@ class RecordWriter:
             return
         if self._writer is None:
             self.schema = table.schema
-            self._writer = pq.ParquetWriter(self.path, self.schema)
+            self._writer = pq.ParquetWriter(self.path, self.schema, **STAGING_OPTIONS)
         self._writer.write_table(table.cast(self.schema))
         self.count += table.num_rows
 
@@ -126,7 +131,7 @@ def _is_decimal_field(entity: str, name: str) -> bool:
     return any(f.name == name and f.kind == "decimal" for f in ENTITY_FIELDS[entity])
 
 
-def iter_record_batches(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+def iter_record_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """An entity's staged records as Arrow batches (nothing when the entity got no records)."""
     if not path.exists():
         return

@@ -40,6 +40,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     select,
     text,
 )
@@ -51,6 +52,7 @@ KEY_SEPARATOR = "|"
 # Python's idea of whitespace (str.strip / str.isspace), so Arrow trims exactly as Python does.
 WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
 COPY_CHUNK_ROWS = 65_536
+WORK_MEM = "128MB"
 
 
 @dataclass
@@ -264,6 +266,8 @@ class Loader:
         if self.postgres:
             # Temporary tables are never auto-analysed; the planner needs their statistics.
             self.conn.exec_driver_sql(f"ANALYZE {stage.name}")
+            # Room to sort/hash a whole file's keys in memory, for this transaction only.
+            self.conn.execute(select(func.set_config("work_mem", WORK_MEM, True)))
             created, updated = self._upsert_postgres(target, stage, names)
         else:
             created, updated = self._upsert_sqlite(target, stage, names)
