@@ -3,8 +3,9 @@
 Per entity per file: the records (Arrow batches) go into one temporary stage table (PostgreSQL:
 one COPY streamed from Arrow's CSV writer; SQLite: executemany), then ONE statement applies them:
 
-    INSERT ... SELECT <last record of each natural key> FROM stage
-    ON CONFLICT (agency, natural_key) DO UPDATE SET <fields> ... WHERE <fields> IS DISTINCT FROM ...
+    PostgreSQL: MERGE INTO <table> USING <last record of each natural key in the stage>
+                WHEN MATCHED AND <fields> IS DISTINCT FROM ... THEN UPDATE ... WHEN NOT MATCHED THEN INSERT
+    SQLite:     INSERT ... SELECT ... ON CONFLICT (agency, natural_key) DO UPDATE ... WHERE ... IS NOT ...
 
 Ids come from the database (gen_random_uuid() on PostgreSQL, randomblob() on SQLite) and are not
 returned: created/updated are counted in SQL, unchanged is the rest, and the ids of the created
@@ -406,14 +407,51 @@ class Loader:
         return {"agency": self.agency, "upload": self.upload_id, "template": self.template, "now": self.now}
 
     def _upsert_postgres(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
-        upsert = self._upsert_sql(target, stage, names, "gen_random_uuid()::text", "IS DISTINCT FROM")
-        # xmax = 0: the row was inserted by this statement; updated_at = :now: its fields changed
-        # (a row only touched for replace keeps its updated_at).
-        sql = (
-            f"WITH written AS ({upsert} RETURNING (xmax = 0) AS inserted, updated_at = :now AS changed) "
-            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE changed AND NOT inserted) FROM written"
+        """One MERGE (PostgreSQL 15+): the planner joins the stage to the table as it sees fit
+        (a hash join for a big file, index lookups for a small one), then plain inserts and
+        updates; measured about twice as fast as INSERT ... ON CONFLICT, which probes the unique
+        index row by row. What it will do is counted first, in SQL, over the same join."""
+        quote = self.conn.dialect.identifier_preparer.quote
+        t = quote(target.name)
+        cols = [quote(n) for n in names]
+        latest = self._latest(stage)
+        on = f"{t}.agency = :agency AND {t}.natural_key = src.natural_key"
+        if cols:
+            left = ", ".join(f"{t}.{c}" for c in cols)
+            right = ", ".join(f"src.{c}" for c in cols)
+            differs = f"ROW({left}) IS DISTINCT FROM ROW({right})"
+        else:
+            differs = "false"
+        params = self._params()
+        created, updated = self.conn.execute(
+            _text(
+                f"SELECT count(*) FILTER (WHERE {t}.id IS NULL), count(*) FILTER (WHERE {t}.id IS NOT NULL"
+                f" AND {differs}) FROM ({latest}) AS src LEFT JOIN {t} ON {on}"
+            ),
+            params,
+        ).one()
+        sets = ", ".join([*(f"{c} = src.{c}" for c in cols), "upload_id = :upload", "template = :template"])
+        touch = (
+            f" WHEN MATCHED AND {t}.upload_id IS DISTINCT FROM :upload THEN UPDATE SET upload_id = :upload,"
+            " template = :template"
+            if self.touch_unchanged
+            else ""
         )
-        created, updated = self.conn.execute(_text(sql), self._params()).one()
+        insert_cols = ", ".join(
+            ["id", "agency", "natural_key", *cols, "upload_id", "template", "created_at", "updated_at"]
+        )
+        insert_values = ", ".join(
+            ["gen_random_uuid()::text", ":agency", "src.natural_key", *(f"src.{c}" for c in cols)]
+            + [":upload", ":template", ":now", ":now"]
+        )
+        self.conn.execute(
+            _text(
+                f"MERGE INTO {t} USING ({latest}) AS src ON {on}"
+                f" WHEN MATCHED AND {differs} THEN UPDATE SET {sets}, updated_at = :now{touch}"
+                f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_values})"
+            ),
+            params,
+        )
         return int(created), int(updated)
 
     def _upsert_sqlite(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
