@@ -126,7 +126,8 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
         stage_runs.append(result["seconds"])
         print(
             f"  run {run + 1}: floor {get + copy:.1f} s (sftp get {get:.1f} + \\copy {copy:.1f}), "
-            f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']}",
+            f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']} peak MiB after: "
+            f"{result.get('peak_mib_after')}",
             flush=True,
         )
     floor, wall = statistics.median(floors), statistics.median(walls)
@@ -158,9 +159,17 @@ def bench_rss(pg, sshd, sizes: list[int]) -> dict:
     for rows in sizes:
         data = dataset(rows)
         remote = place(sshd, KEY_USER, data)
-        wall, rss, _ = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_rss_{rows}")
-        peaks[rows] = {"peak_rss_mib": rss, "seconds": round(wall, 2), "rows_per_second": round(rows / wall)}
-        print(f"  {rows:,} rows: {wall:.1f} s, peak {rss} MiB", flush=True)
+        wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_rss_{rows}")
+        peaks[rows] = {
+            "peak_rss_mib": rss,
+            "seconds": round(wall, 2),
+            "rows_per_second": round(rows / wall),
+            "peak_mib_after_stage": result.get("peak_mib_after"),
+        }
+        print(
+            f"  {rows:,} rows: {wall:.1f} s, peak {rss} MiB (after each stage: {result.get('peak_mib_after')})",
+            flush=True,
+        )
         (sshd.drop_dir(KEY_USER) / data.name).unlink(missing_ok=True)
     out: dict = {"runs": {str(k): v for k, v in peaks.items()}}
     if len(sizes) >= 2:

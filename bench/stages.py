@@ -13,6 +13,7 @@ The connection comes from AIRFLOW_CONN_<CONN_ID> (Airflow's JSON form), as in a 
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import sys
 import tempfile
@@ -40,6 +41,7 @@ def main() -> None:
     migrate(engine)
     staging = Path(tempfile.mkdtemp(prefix="courtfeed-bench-"))
     seconds: dict[str, float] = {}
+    peaks: dict[str, int] = {}  # the process's peak RSS (MiB) once each stage is done
     try:
         name = remote_path.rsplit("/", 1)[-1]
         work = FileWork(
@@ -61,6 +63,7 @@ def main() -> None:
         with SftpSource(conn_id) as source:
             (work,) = fetch_stage(work, source, engine)
         seconds["fetch"] = time.perf_counter() - start
+        peaks["fetch"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         for stage, run in (
             ("read", lambda w: read_stage(w, template)),
             ("validate", lambda w: validate_stage(w, template)),
@@ -70,9 +73,11 @@ def main() -> None:
             start = time.perf_counter()
             work = FileWork.from_dict(json.loads(json.dumps(run(work).to_dict())))  # as through XCom
             seconds[stage] = time.perf_counter() - start
+            peaks[stage] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
         start = time.perf_counter()
         write_acknowledgement(work, staging / "acks", partial(iter_created_ids, engine, work))
         seconds["acknowledge"] = time.perf_counter() - start
+        peaks["acknowledge"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         engine.dispose()
@@ -85,6 +90,7 @@ def main() -> None:
                 "rows_loaded": work.rows_mapped,
                 "counts": work.counts,
                 "seconds": {k: round(v, 2) for k, v in seconds.items()},
+                "peak_mib_after": peaks,
             }
         )
     )
