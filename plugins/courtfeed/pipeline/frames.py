@@ -22,7 +22,7 @@ ROW_COLUMN = "__row__"
 BATCH_ROWS = 50_000
 # Rows per batch of the columnar stages (map, load): large enough that work done once per
 # distinct value of a batch is not repeated much, small enough for bounded memory.
-ARROW_BATCH_ROWS = 250_000
+ARROW_BATCH_ROWS = 100_000
 # Staging files live minutes and are read once: writing them fast beats making them small.
 STAGING_OPTIONS: dict = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 

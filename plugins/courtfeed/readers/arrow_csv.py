@@ -29,7 +29,7 @@ from courtfeed.readers.table import header_names
 from courtfeed.rejects import Reject
 
 BLOCK_BYTES = 8 << 20
-SCAN_BYTES = 16 << 20
+SCAN_BYTES = 4 << 20
 ROW_COLUMN = "__row__"
 _UTF8 = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig", "ascii"}
 
