@@ -42,7 +42,7 @@ stack-test: $(STAMP) system-deps
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-## bench: 1M-row ingest into PostgreSQL beside psql \copy, and DAG parse time with 500 profiles
+## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), peak RSS at 500k and 5M rows
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.run
 

@@ -1,8 +1,15 @@
-"""`make bench`: courtfeed ingest of a 1,000,000-row hearings file into PostgreSQL beside
-`psql \\copy` of the same file into a plain table, and the parse time of the DAG file with 500
-generated profiles beside the 3 shipped ones. Medians of several runs; figures to bench/out/.
+"""`make bench`: courtfeed beside the raw floor on the same file and the same PostgreSQL.
 
-Environment: BENCH_ROWS (default 1000000), BENCH_RUNS (default 3).
+- raw floor: OpenSSH `sftp get` of the generated hearings file from the test sshd, then
+  `psql \\copy` of it into a plain 14-column text table;
+- courtfeed: the DAG's stage functions (bench/stages.py) from that SFTP server to PostgreSQL;
+- their ratio, medians of BENCH_RUNS runs; peak RSS at each of BENCH_RSS_ROWS;
+- the small-file task time and the parse time at 1,000 profiles (bench.small_file and
+  bench.parse_time, when present).
+Figures go to bench/out/results.json.
+
+Environment: BENCH_ROWS (default 1000000), BENCH_RUNS (default 3), BENCH_RSS_ROWS (default
+"500000,5000000").
 """
 
 from __future__ import annotations
@@ -17,8 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from bench.generate import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,12 +31,21 @@ OUT = REPO / "bench" / "out"
 PY = sys.executable
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
+def timed(
+    cmd: list[str], env: dict | None = None, stdin: str | None = None, stdout=None
+) -> tuple[float, int]:
     """Wall seconds and peak RSS (MiB) of one child process."""
     # Output goes to files, not pipes: waiting on the child while it fills a pipe would hang.
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+        tempfile.TemporaryFile("w+") as inp,
+    ):
+        if stdin is not None:
+            inp.write(stdin)
+            inp.seek(0)
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, env=env, stdin=inp, stdout=stdout or out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) != 0:
@@ -40,150 +54,201 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
-def bench_ingest(pg, data: Path, runs: int) -> dict:
-    copy_times, ingest_times, ingest_rss = [], [], []
-    columns = ", ".join(f"c{i} text" for i in range(14))
-    for run in range(runs):
-        db = f"bench_copy_{run}"
-        pg.psql(f"DROP DATABASE IF EXISTS {db}")
-        pg.psql(f"CREATE DATABASE {db}")
-        pg.psql(f"CREATE TABLE hearings ({columns})", database=db)
-        t, _ = timed(
-            [
-                pg.psql_path,
-                pg.dsn(db),
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                f"\\copy hearings FROM '{data}' WITH (FORMAT csv, DELIMITER '|', HEADER true)",
-            ]
-        )
-        copy_times.append(t)
-        pg.psql(f"DROP DATABASE {db}")
+COLUMNS = ", ".join(f"c{i} text" for i in range(14))
+CONN_ID = "bench_sftp"
 
-        db = f"bench_ingest_{run}"
-        pg.psql(f"DROP DATABASE IF EXISTS {db}")
-        pg.psql(f"CREATE DATABASE {db}")
-        t, rss = timed(
-            [
-                str(REPO / ".venv" / "bin" / "courtfeed"),
-                "ingest",
-                str(data),
-                "--template",
-                "metro_hearings",
-                "--target",
-                pg.url_for(db),
-                "--agency",
-                "bench",
-                "--timezone",
-                "America/Chicago",
-                "--json",
-            ]
-        )
-        ingest_times.append(t)
-        ingest_rss.append(rss)
-        pg.psql(f"DROP DATABASE {db}")
+
+def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float, float]:
+    """The raw floor: OpenSSH `sftp get` of the file, then `psql \\copy` of it into a plain table."""
+    account = sshd.users[user]
+    known = local.parent / "known_hosts"
+    known.write_text(f"[{sshd.host}]:{sshd.port} {sshd.host_key}\n")
+    local.unlink(missing_ok=True)
+    get, _ = timed(
+        [
+            "sftp", "-q", "-b", "-", "-P", str(sshd.port), "-i", str(account.private_key_path),
+            "-o", f"UserKnownHostsFile={known}", "-o", "StrictHostKeyChecking=yes",
+            "-o", "IdentitiesOnly=yes", f"{user}@{sshd.host}",
+        ],
+        stdin=f"get {remote} {local}\n",
+    )  # fmt: skip
+    pg.psql(f"DROP DATABASE IF EXISTS {db}")
+    pg.psql(f"CREATE DATABASE {db}")
+    pg.psql(f"CREATE TABLE hearings ({COLUMNS})", database=db)
+    copy, _ = timed(
+        [
+            pg.psql_path, pg.dsn(db), "-v", "ON_ERROR_STOP=1", "-c",
+            f"\\copy hearings FROM '{local}' WITH (FORMAT csv, DELIMITER '|', HEADER true)",
+        ]
+    )  # fmt: skip
+    pg.psql(f"DROP DATABASE {db}")
+    local.unlink(missing_ok=True)
+    return get, copy
+
+
+def courtfeed_once(pg, sshd, user, remote: str, db: str) -> tuple[float, int, dict]:
+    """courtfeed through the DAG's stage functions (bench.stages), from the SFTP server."""
+    pg.psql(f"DROP DATABASE IF EXISTS {db}")
+    pg.psql(f"CREATE DATABASE {db}")
+    env = {**os.environ, f"AIRFLOW_CONN_{CONN_ID.upper()}": sshd.airflow_connection_json(user)}
+    with tempfile.TemporaryFile("w+") as out:
+        wall, rss = timed([PY, "-m", "bench.stages", CONN_ID, remote, pg.url_for(db)], env=env, stdout=out)
+        out.seek(0)
+        result = json.loads(out.read().strip().splitlines()[-1])
+    pg.psql(f"DROP DATABASE {db}")
+    if result["status"] != "loaded":
+        raise RuntimeError(f"courtfeed run ended {result['status']}: {result['message']}")
+    return wall, rss, result
+
+
+def place(sshd, user: str, data: Path) -> str:
+    """Put the generated file into the SFTP user's drop folder; returns its remote name."""
+    target = sshd.drop_dir(user) / data.name
+    if not target.exists() or target.stat().st_size != data.stat().st_size:
+        shutil.copyfile(data, target)
+        sshd.chown_to(user, target)
+    return data.name
+
+
+def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
+    from tests.services import KEY_USER
+
+    remote = place(sshd, KEY_USER, data)
+    gets, copies, floors, walls, rsses, stage_runs = [], [], [], [], [], []
+    for run in range(runs):
+        get, copy = floor_once(pg, sshd, KEY_USER, remote, OUT / "floor" / data.name, f"bench_copy_{run}")
+        wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_ingest_{run}")
+        gets.append(get)
+        copies.append(copy)
+        floors.append(get + copy)
+        walls.append(wall)
+        rsses.append(rss)
+        stage_runs.append(result["seconds"])
         print(
-            f"  run {run + 1}: \\copy {copy_times[-1]:.1f} s, courtfeed ingest {t:.1f} s (peak {rss} MiB)",
+            f"  run {run + 1}: floor {get + copy:.1f} s (sftp get {get:.1f} + \\copy {copy:.1f}), "
+            f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']} peak MiB after: "
+            f"{result.get('peak_mib_after')}",
             flush=True,
         )
-    rows = int(os.environ.get("BENCH_ROWS", 1_000_000))
-    copy_med, ingest_med = statistics.median(copy_times), statistics.median(ingest_times)
+    floor, wall = statistics.median(floors), statistics.median(walls)
     return {
         "rows": rows,
         "runs": runs,
-        "copy_seconds_median": round(copy_med, 2),
-        "copy_rows_per_second": round(rows / copy_med),
-        "ingest_seconds_median": round(ingest_med, 2),
-        "ingest_rows_per_second": round(rows / ingest_med),
-        "ingest_peak_rss_mib_max": max(ingest_rss),
-        "ingest_to_copy_ratio": round(ingest_med / copy_med, 1),
-        "copy_seconds": [round(x, 2) for x in copy_times],
-        "ingest_seconds": [round(x, 2) for x in ingest_times],
+        "sftp_get_seconds_median": round(statistics.median(gets), 2),
+        "copy_seconds_median": round(statistics.median(copies), 2),
+        "floor_seconds_median": round(floor, 2),
+        "floor_rows_per_second": round(rows / floor),
+        "courtfeed_seconds_median": round(wall, 2),
+        "courtfeed_rows_per_second": round(rows / wall),
+        "courtfeed_peak_rss_mib_max": max(rsses),
+        "ratio_to_floor": round(wall / floor, 1),
+        "stage_seconds_median": {
+            k: round(statistics.median(r[k] for r in stage_runs), 2) for k in stage_runs[0]
+        },
+        "records": result["counts"],
+        "floor_seconds": [round(x, 2) for x in floors],
+        "courtfeed_seconds": [round(x, 2) for x in walls],
     }
 
 
-PARSE_CODE = """
-import time, sys
-t = time.perf_counter()
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1])
-assert not bag.import_errors, bag.import_errors
-print(len(bag.dags), time.perf_counter() - t)
-"""
+def bench_rss(pg, sshd, sizes: list[int]) -> dict:
+    """Peak RSS of one courtfeed run per file size (the issue: 5M rows at most 1.5x the 500k peak)."""
+    from tests.services import KEY_USER
 
-
-def parse_seconds(include: Path, runs: int) -> tuple[int, float]:
-    times, count = [], 0
-    env = {**os.environ, "COURTFEED_INCLUDE": str(include), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    for _ in range(runs):
-        out = subprocess.run(
-            [PY, "-c", PARSE_CODE, str(REPO / "dags")], capture_output=True, text=True, env=env
+    peaks = {}
+    for rows in sizes:
+        data = dataset(rows)
+        remote = place(sshd, KEY_USER, data)
+        wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_rss_{rows}")
+        peaks[rows] = {
+            "peak_rss_mib": rss,
+            "seconds": round(wall, 2),
+            "rows_per_second": round(rows / wall),
+            "peak_mib_after_stage": result.get("peak_mib_after"),
+        }
+        print(
+            f"  {rows:,} rows: {wall:.1f} s, peak {rss} MiB (after each stage: {result.get('peak_mib_after')})",
+            flush=True,
         )
-        if out.returncode:
-            raise RuntimeError(out.stderr[-3000:])
-        count, seconds = out.stdout.split()[-2:]
-        times.append(float(seconds))
-    return int(count), statistics.median(times)
+        (sshd.drop_dir(KEY_USER) / data.name).unlink(missing_ok=True)
+    out: dict = {"runs": {str(k): v for k, v in peaks.items()}}
+    if len(sizes) >= 2:
+        out["peak_ratio_largest_to_smallest"] = round(
+            peaks[max(sizes)]["peak_rss_mib"] / peaks[min(sizes)]["peak_rss_mib"], 2
+        )
+    return out
 
 
-def bench_parse(runs: int) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix="courtfeed-bench-include-"))
-    try:
-        many = tmp / "include"
-        shutil.copytree(REPO / "include" / "templates", many / "templates")
-        (many / "profiles").mkdir(parents=True)
-        base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
-        for i in range(500):
-            (many / "profiles" / f"feed_{i:03d}.yaml").write_text(
-                yaml.safe_dump({**base, "name": f"feed_{i:03d}"})
-            )
-        n_base, t_base = parse_seconds(REPO / "include", runs)
-        n_many, t_many = parse_seconds(many, runs)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return {
-        "baseline_dags": n_base,
-        "baseline_parse_seconds_median": round(t_base, 2),
-        "dags": n_many,
-        "parse_seconds_median": round(t_many, 2),
-        "per_dag_ms": round((t_many - t_base) / max(1, n_many - n_base) * 1000, 1),
-        "ratio": round(t_many / t_base, 1),
-    }
-
-
-def main() -> None:
-    from tests.services import start_postgres
-
-    rows = int(os.environ.get("BENCH_ROWS", 1_000_000))
-    runs = int(os.environ.get("BENCH_RUNS", 3))
-    OUT.mkdir(parents=True, exist_ok=True)
+def dataset(rows: int) -> Path:
     data = OUT / f"hearings_{rows}.txt"
     if not data.exists():
         print(f"generating {rows:,} rows ...", flush=True)
         generate(data, rows)
+    return data
+
+
+def other_measures() -> dict:
+    """Small-file task time and parse time, measured by h8semantics' modules when present."""
+    out: dict = {}
+    try:
+        from bench import small_file
+
+        out["small_file"] = small_file.measure()
+    except ImportError:
+        out["small_file"] = None
+    try:
+        from bench import parse_time
+
+        out["parse_time"] = parse_time.measure(profiles=1000)
+    except ImportError:
+        out["parse_time"] = None
+    return out
+
+
+def main() -> None:
+    from tests.services import start_postgres, start_sshd
+
+    rows = int(os.environ.get("BENCH_ROWS", 1_000_000))
+    runs = int(os.environ.get("BENCH_RUNS", 3))
+    rss_sizes = [int(x) for x in os.environ.get("BENCH_RSS_ROWS", "500000,5000000").split(",") if x]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "floor").mkdir(exist_ok=True)
+    data = dataset(rows)
     print(f"{data.name}: {data.stat().st_size / 1e6:.0f} MB", flush=True)
     results: dict = {"machine": {"cores": os.cpu_count()}}
-    print("DAG parse time (dags/courtfeed_dags.py) ...", flush=True)
-    results["parse"] = bench_parse(runs)
-    print(json.dumps(results["parse"]), flush=True)
-    pg = start_postgres()
+    pg, sshd = start_postgres(), start_sshd()
     try:
-        print(f"ingest into PostgreSQL ({runs} runs each) ...", flush=True)
-        results["ingest"] = bench_ingest(pg, data, runs)
+        print(f"raw floor and courtfeed, {rows:,} rows, {runs} runs each ...", flush=True)
+        results["ingest"] = bench_ingest(pg, sshd, data, rows, runs)
+        (OUT / "results.json").write_text(json.dumps(results, indent=2))
+        print(f"peak RSS at {', '.join(f'{r:,}' for r in rss_sizes)} rows ...", flush=True)
+        results["rss"] = bench_rss(pg, sshd, rss_sizes)
+        (OUT / "results.json").write_text(json.dumps(results, indent=2))
     finally:
+        sshd.stop()
         pg.stop()
+    results.update(other_measures())
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
-    i, p = results["ingest"], results["parse"]
+    i, r = results["ingest"], results["rss"]
     print()
-    print("| measure | median | baseline | ratio |")
-    print("|---|---|---|---|")
+    print(f"| {i['rows']:,} hearings rows, PostgreSQL | median of {i['runs']} | rows/s |")
+    print("|---|---|---|")
     print(
-        f"| ingest {i['rows']:,} rows into PostgreSQL | {i['ingest_seconds_median']} s ({i['ingest_rows_per_second']:,} rows/s, peak {i['ingest_peak_rss_mib_max']} MiB) | psql \\copy {i['copy_seconds_median']} s ({i['copy_rows_per_second']:,} rows/s) | {i['ingest_to_copy_ratio']}x |"
+        f"| raw floor: sftp get + psql \\copy | {i['floor_seconds_median']} s "
+        f"({i['sftp_get_seconds_median']} + {i['copy_seconds_median']}) | {i['floor_rows_per_second']:,} |"
     )
     print(
-        f"| parse DAG file, {p['dags']} profiles | {p['parse_seconds_median']} s ({p['per_dag_ms']} ms per DAG) | {p['baseline_dags']} profiles: {p['baseline_parse_seconds_median']} s | {p['ratio']}x |"
+        f"| courtfeed: SFTP -> read -> validate -> map -> load -> ack | {i['courtfeed_seconds_median']} s "
+        f"(peak {i['courtfeed_peak_rss_mib_max']} MiB) | {i['courtfeed_rows_per_second']:,} |"
     )
+    print(f"| ratio courtfeed / floor | {i['ratio_to_floor']}x | |")
+    print(f"stages (median s): {i['stage_seconds_median']}")
+    for size, run in r["runs"].items():
+        print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
+    if "peak_ratio_largest_to_smallest" in r:
+        print(f"peak RSS ratio largest/smallest: {r['peak_ratio_largest_to_smallest']}x")
+    print(f"small file: {results['small_file']}")
+    print(f"parse time: {results['parse_time']}")
 
 
 if __name__ == "__main__":

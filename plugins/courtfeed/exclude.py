@@ -105,3 +105,20 @@ def excluded_mask(
             )
         mask |= _rule_mask(frame[resolved[rule.column]], rule, today)
     return pd.Series(mask, index=frame.index, dtype=bool)
+
+
+def excluded_rows(table, rules: list[ExcludeRule], resolved: dict, tz: str, today: dt.date | None = None):
+    """excluded_mask() for an Arrow table of text cells, each rule run once per distinct value."""
+    import pyarrow.compute as pc
+
+    mask = np.zeros(table.num_rows, dtype=bool)
+    for rule in rules:
+        if rule.column not in resolved:
+            excluded_mask(pd.DataFrame(), [rule], resolved, tz, today)  # raises the usual error
+        name = resolved[rule.column]
+        encoded = pc.dictionary_encode(table.column(name).combine_chunks())
+        uniques = pd.DataFrame({name: pd.Series([*encoded.dictionary.to_pylist(), None], dtype=object)})
+        hits = excluded_mask(uniques, [rule], resolved, tz, today).to_numpy(dtype=bool)
+        index = pc.fill_null(encoded.indices, len(uniques) - 1).to_numpy()
+        mask |= hits[index]
+    return mask

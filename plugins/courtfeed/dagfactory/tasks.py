@@ -274,7 +274,7 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
     profile = runtime.load_profile(profile_name)
     with _staged(works) as local, runtime.open_source(profile) as source:
         items = [FileWork.from_dict(w) for w in local]
-        summary = finalize_stage(items, profile, source, runtime.acks_root())
+        summary = finalize_stage(items, profile, source, runtime.acks_root(), runtime.target_engine())
     faults.kill_point("finalize", items[0].name)  # fault tests: die after the remote side is done
     with runtime.target_engine().begin() as conn:
         for work in items:

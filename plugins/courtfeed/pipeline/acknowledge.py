@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from courtfeed.pipeline.work import FileWork, read_rejects
@@ -64,14 +65,40 @@ def acknowledgement(work: FileWork, rejects: list | None = None) -> dict:
     }
 
 
-def write_acknowledgement(work: FileWork, folder: Path) -> tuple[Path, Path]:
-    """Write <file>.<upload>.ack.json and .rejects.csv into folder; return both paths."""
+def _write_json(path: Path, ack: dict, created_ids: Callable[[str], Iterable[str]] | None) -> None:
+    """The acknowledgement JSON; with ``created_ids`` its "created_ids" are streamed from the
+    target entity by entity (a million-row file creates millions), never held in memory."""
+    if created_ids is None:
+        path.write_text(json.dumps(ack, indent=2, default=str), encoding="utf-8")
+        return
+    entities = list(ack.get("counts") or {})
+    ack = {k: v for k, v in ack.items() if k != "created_ids"}
+    body = json.dumps(ack, indent=2, default=str)
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(body[: body.rindex("}")].rstrip() + ',\n  "created_ids": {')
+        for i, entity in enumerate(entities):
+            fh.write(("," if i else "") + f"\n    {json.dumps(entity)}: [")
+            for j, id_ in enumerate(created_ids(entity)):
+                fh.write(("," if j else "") + f"\n      {json.dumps(id_)}")
+            fh.write("\n    ]")
+        fh.write("\n  }\n}")
+
+
+def write_acknowledgement(
+    work: FileWork, folder: Path, created_ids: Callable[[str], Iterable[str]] | None = None
+) -> tuple[Path, Path]:
+    """Write <file>.<upload>.ack.json and .rejects.csv into folder; return both paths.
+
+    ``created_ids(entity)``, when given, yields the ids of the records the upload created (read
+    back from the target by upload id, see pipeline.load.iter_created_ids).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     stem = ack_stem(work)
     json_path = folder / f"{stem}.ack.json"
     csv_path = folder / f"{stem}.rejects.csv"
     rejects = read_rejects(work)
-    json_path.write_text(json.dumps(acknowledgement(work, rejects), indent=2, default=str), encoding="utf-8")
+    loaded = work.status in ("loaded", "partial")
+    _write_json(json_path, acknowledgement(work, rejects), created_ids if loaded else None)
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["row", "column", "rule", "message"])

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import logging
 import shutil
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from courtfeed.config.profile import Profile
 from courtfeed.pipeline.acknowledge import write_acknowledgement
 from courtfeed.pipeline.work import FileWork
 from courtfeed.sources.base import Source
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+
+def iter_created_ids(engine: Engine, work: FileWork, entity: str):
+    from courtfeed.pipeline.load import iter_created_ids as created
+
+    return created(engine, work, entity)
+
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +37,9 @@ def delivery_status(works: list[FileWork]) -> str:
     return "failed" if "failed" in statuses else "rejected"
 
 
-def finalize_stage(works: list[FileWork], profile: Profile, source: Source, acks_root: Path) -> dict:
+def finalize_stage(
+    works: list[FileWork], profile: Profile, source: Source, acks_root: Path, engine: Engine | None = None
+) -> dict:
     """Keep, delete or archive the delivered file; move a wholly rejected one to error_directory;
     write and deliver one acknowledgement per upload.
 
@@ -39,7 +53,9 @@ def finalize_stage(works: list[FileWork], profile: Profile, source: Source, acks
     # or delivering them (a full disk, a refused upload) must leave the remote file where it is.
     acks = []
     for work in works:
-        ack_json, ack_csv = write_acknowledgement(work, acks_root / profile.name)
+        # The ids of created records are read back from the target (engine) by upload id.
+        ids = None if engine is None else partial(iter_created_ids, engine, work)
+        ack_json, ack_csv = write_acknowledgement(work, acks_root / profile.name, ids)
         acks.append(str(ack_json))
         if profile.reports_directory:
             source.upload(ack_json, profile.reports_directory, ack_json.name)

@@ -1,4 +1,10 @@
-"""Parquet staging of row batches: strings in, typed records out."""
+"""Parquet staging of row batches: strings in, typed records out.
+
+The read stage stages the file's rows as ``rows.parquet`` (every cell a string or null, plus the
+spreadsheet row number in ``__row__``); iter_row_batches() hands them back as Arrow record
+batches, which is how the later stages read them. The map stage stages typed records per entity
+(records.<entity>.parquet); iter_record_batches() feeds them to the loader.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,11 @@ from courtfeed.config.fields import ENTITY_FIELDS
 
 ROW_COLUMN = "__row__"
 BATCH_ROWS = 50_000
+# Rows per batch of the columnar stages (map, load): large enough that work done once per
+# distinct value of a batch is not repeated much, small enough for bounded memory.
+ARROW_BATCH_ROWS = 100_000
+# Staging files live minutes and are read once: writing them fast beats making them small.
+STAGING_OPTIONS: dict = {"compression": "none", "use_dictionary": False, "write_statistics": False}
 
 _ARROW_TYPES = {
     "date": pa.date32(),
@@ -42,9 +53,14 @@ class RowWriter:
     def write(self, frame: pd.DataFrame, row_numbers: list[int]) -> None:
         arrays = [pa.array(frame[c].tolist(), type=pa.string()) for c in frame.columns]
         arrays.append(pa.array(row_numbers, type=pa.int64()))
-        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        self.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def write_table(self, table: pa.Table) -> None:
+        """Rows already in Arrow: the columns in order, then ``__row__``."""
+        if table.schema != self.schema:
+            table = table.rename_columns(self.schema.names).cast(self.schema)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema)
+            self._writer = pq.ParquetWriter(self.path, self.schema, **STAGING_OPTIONS)
         self._writer.write_table(table)
 
     def close(self) -> None:
@@ -52,6 +68,13 @@ class RowWriter:
             pq.write_table(self.schema.empty_table(), self.path)
         else:
             self._writer.close()
+
+
+def iter_row_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """The staged rows as Arrow record batches: one string column per source column (null for
+    an empty cell) and ``__row__`` (int64), the spreadsheet row number of each row."""
+    pf = pq.ParquetFile(path)
+    yield from pf.iter_batches(batch_size=batch_rows)
 
 
 def iter_rows(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[pd.DataFrame, list[int]]]:
@@ -75,6 +98,16 @@ class RecordWriter:
         self._writer: pq.ParquetWriter | None = None
         self.count = 0
 
+    def write_table(self, table: pa.Table) -> None:
+        """Typed records already in Arrow (the entity_schema of their columns)."""
+        if table.num_rows == 0:
+            return
+        if self._writer is None:
+            self.schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, self.schema, **STAGING_OPTIONS)
+        self._writer.write_table(table.cast(self.schema))
+        self.count += table.num_rows
+
     def write(self, records: list[dict]) -> None:
         if not records:
             return
@@ -96,6 +129,13 @@ class RecordWriter:
 
 def _is_decimal_field(entity: str, name: str) -> bool:
     return any(f.name == name and f.kind == "decimal" for f in ENTITY_FIELDS[entity])
+
+
+def iter_record_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """An entity's staged records as Arrow batches (nothing when the entity got no records)."""
+    if not path.exists():
+        return
+    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
 
 
 def iter_records(path: Path, entity: str, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict]]:

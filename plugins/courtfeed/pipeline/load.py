@@ -8,23 +8,25 @@ file that was picked up is accounted for.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy.engine import Engine
 
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.faults import kill_point
-from courtfeed.pipeline.frames import iter_records
+from courtfeed.pipeline.frames import iter_record_batches
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.privacy import ValueFreeError, value_free
 from courtfeed.target import ledger
-from courtfeed.target.loader import Loader
+from courtfeed.target.loader import Loader, created_ids
 
 log = logging.getLogger(__name__)
 
-CREATED_IDS_KEPT = 10_000  # per entity, in the acknowledgement; the ledger has them all by upload_id
+CREATED_IDS_KEPT = 10_000  # per entity, in the command line's JSON; the acknowledgement file has them all
 
 
 class _AlreadyLoaded(Exception):
@@ -75,7 +77,6 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     if work.ended:
         return record_ended(engine, work)
     counts: dict[str, dict[str, int]] = {}
-    created: dict[str, list[str]] = {}
     try:
         with engine.begin() as conn:
             ledger.discard_failed_attempt(conn, work.upload_id)
@@ -99,19 +100,13 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 touch_unchanged=template.method != "update_by_fields",
             )
             for entity in template.entities:
-                totals = counts.setdefault(entity, {"created": 0, "updated": 0, "unchanged": 0, "deleted": 0})
-                ids = created.setdefault(entity, [])
                 total = (work.counts.get(entity) or {}).get("records")
                 progress.rows(f"load {entity}s", 0, total)
-                for records in iter_records(records_file(work, entity), entity):
-                    c = loader.load(entity, records)
-                    kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
-                    totals["created"] += c.created
-                    totals["updated"] += c.updated
-                    totals["unchanged"] += c.unchanged
-                    ids.extend(c.created_ids[: max(0, CREATED_IDS_KEPT - len(ids))])
-                    done = totals["created"] + totals["updated"] + totals["unchanged"]
-                    progress.rows(f"load {entity}s", done, total)
+                # One COPY and one set-based upsert per entity for the whole file.
+                c = loader.load_table(entity, iter_record_batches(records_file(work, entity)))
+                kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
+                counts[entity] = c.as_dict()
+                progress.rows(f"load {entity}s", total or 0, total)
             if template.method in ("replace_all", "replace_template"):
                 scope = "all" if template.method == "replace_all" else "template"
                 for entity in template.entities:
@@ -144,5 +139,21 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
         # not the original: Airflow logs a task's exception with its text, and mails it
         raise ValueFreeError(f"upload {work.upload_id}: {work.message}") from None
     work.status, work.message = status, message
-    work.counts, work.created_ids = counts, created
+    # No ids travel in the FileWork (XCom): created_ids_of() reads them back by upload id.
+    work.counts, work.created_ids = counts, {}
     return work
+
+
+def iter_created_ids(engine: Engine, work: FileWork, entity: str) -> Iterator[str]:
+    """The ids of the records of ``entity`` this upload created, streamed from the target."""
+    with engine.connect() as conn:
+        yield from created_ids(conn, entity, work.upload_id)
+
+
+def created_ids_of(
+    engine: Engine, work: FileWork, limit: int | None = CREATED_IDS_KEPT
+) -> dict[str, list[str]]:
+    """Per entity, the ids this upload created (at most ``limit`` each; None: all)."""
+    if work.status not in ("loaded", "partial"):
+        return {}
+    return {entity: list(islice(iter_created_ids(engine, work, entity), limit)) for entity in work.counts}

@@ -1,14 +1,19 @@
-"""Stage 3, map: convert the valid rows into typed records per entity, staged in Parquet."""
+"""Stage 3, map: convert the valid rows into typed records per entity, staged in Parquet.
+
+Rows stay in Arrow from rows.parquet to records.<entity>.parquet (see mapping.Mapper)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from courtfeed import progress
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
 from courtfeed.mapping import Mapper
-from courtfeed.pipeline.frames import RecordWriter, iter_rows
+from courtfeed.pipeline.frames import ROW_COLUMN, RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, count_rejected_rows, rejected_rows, write_rejects
 
@@ -29,15 +34,14 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
         records_file(work, e).unlink(missing_ok=True)
     mapped = done = 0
     progress.rows("map", 0, work.rows_read - work.rows_excluded)
-    for frame, rows in iter_rows(Path(work.workdir) / ROWS_FILE):
-        if already_rejected:
-            keep = [r not in already_rejected for r in rows]
-            frame = frame[keep]
-            rows = [r for r, k in zip(rows, keep, strict=True) if k]
-        batch = mapper.map(frame, rows)
+    skip = pa.array(sorted(already_rejected), pa.int64())
+    for rows in iter_row_batches(Path(work.workdir) / ROWS_FILE):
+        if len(skip):
+            rows = rows.filter(pc.invert(pc.is_in(rows.column(ROW_COLUMN), value_set=skip)))
+        batch = mapper.map(rows)
         write_rejects(rejects_path, batch.rejects)
         for entity, records in batch.records.items():
-            writers[entity].write(records)
+            writers[entity].write_table(records)
         mapped += batch.rows_mapped
         done += len(rows)
         progress.rows("map", done, work.rows_read - work.rows_excluded)

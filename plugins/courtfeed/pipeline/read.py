@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
+
 from courtfeed import progress
 from courtfeed.columns import describe_drift, describe_duplicates, describe_loose_matches, match_columns
 from courtfeed.config.template import Template
-from courtfeed.exclude import excluded_mask
+from courtfeed.exclude import excluded_mask, excluded_rows
 from courtfeed.pipeline.frames import RowWriter
 from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.readers import open_file
@@ -39,6 +41,17 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         read = excluded = 0
         progress.rows("read", 0)  # the stage starts: its rate counts from here
         for batch in reader.batches:
+            if batch.table is not None:  # the Arrow fast path
+                read += batch.table.num_rows + len(batch.rejects)
+                write_rejects(rejects_path, batch.rejects)
+                table = batch.table
+                if template.exclude and table.num_rows:
+                    mask = excluded_rows(table, template.exclude, match.resolved, work.timezone, today)
+                    excluded += int(mask.sum())
+                    table = table.filter(pa.array(~mask))
+                writer.write_table(table)
+                progress.rows("read", read)
+                continue
             read += len(batch.frame) + len(batch.rejects)
             write_rejects(rejects_path, batch.rejects)
             frame, rows = batch.frame, batch.row_numbers

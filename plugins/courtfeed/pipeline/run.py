@@ -223,8 +223,10 @@ def ingest(
     A .zip/.gz/.pgp file is unpacked first and each payload is its own upload (ledger row with
     its member name); a delivery that cannot be unpacked gets one rejected ledger row.
     """
+    from functools import partial
+
     from courtfeed.pipeline.acknowledge import write_acknowledgement
-    from courtfeed.pipeline.load import load_stage
+    from courtfeed.pipeline.load import created_ids_of, iter_created_ids, load_stage
     from courtfeed.target.db import engine_for, migrate
 
     engine = engine_for(target_url)
@@ -247,7 +249,8 @@ def ingest(
             work = prepare(work, template)
             work = load_stage(work, template, engine)
             if ack_dir:
-                write_acknowledgement(work, ack_dir)
+                write_acknowledgement(work, ack_dir, partial(iter_created_ids, engine, work))
+            work.created_ids = created_ids_of(engine, work)  # for the JSON output only
             results.append({**result_dict(work, template), "member": work.member})
         if is_plain(works):
             results[0].pop("member")

@@ -10,6 +10,7 @@ from courtfeed.rejects import Reject
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 DEFAULT_BATCH_ROWS = 50_000
 
@@ -27,6 +28,9 @@ class Batch:
     frame: pd.DataFrame
     row_numbers: list[int]
     rejects: list[Reject] = field(default_factory=list)
+    # The fast path (readers/arrow_csv.py) hands its rows over in Arrow instead of ``frame``:
+    # one string column per source column and ``__row__``, the spreadsheet row numbers.
+    table: pa.Table | None = None
 
 
 @dataclass

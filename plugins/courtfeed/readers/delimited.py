@@ -34,6 +34,20 @@ def open_delimited(path: str | Path, fmt: FormatSpec, batch_rows: int = DEFAULT_
             delimiter = ","
         else:
             delimiter = sniff_delimiter(path, encoding, fmt.skip_rows, fmt.quotechar)
+    from courtfeed.readers.arrow_csv import open_arrow_csv
+
+    # Well-formed files take pyarrow's reader; quirky ones (see arrow_csv) the csv module below.
+    fast = open_arrow_csv(
+        path,
+        encoding=encoding,
+        delimiter=delimiter,
+        quotechar=fmt.quotechar,
+        header=fmt.header,
+        skip_rows=fmt.skip_rows,
+        batch_rows=batch_rows,
+    )
+    if fast is not None:
+        return fast
     notes = decoding_notes(path, encoding)
     text = open_text(path, encoding)
     spans: dict[int, _Span] = {}

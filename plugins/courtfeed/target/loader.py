@@ -1,52 +1,59 @@
-"""Bulk upsert of mapped records into the entity tables, inside the caller's transaction.
+"""Set-based load of one entity's mapped records, inside the caller's transaction.
 
-Each call to Loader.load stages one batch in a temporary table (PostgreSQL: COPY, the only fast
-way to get many rows in; SQLite: executemany) and then applies it with three set-based
-statements keyed on (agency, natural_key):
+Per entity per file: the records (Arrow batches) go into one temporary stage table (PostgreSQL:
+one COPY streamed from Arrow's CSV writer; SQLite: executemany), then ONE statement applies them:
 
-1. UPDATE the existing rows whose mapped fields differ (null-safe), counted as updated;
-2. with touch_unchanged, stamp the remaining matching rows with this upload so replace() keeps them;
-3. INSERT the keys not there yet, counted as created (their ids are returned).
+    PostgreSQL: MERGE INTO <table> USING <last record of each natural key in the stage>
+                WHEN MATCHED AND <fields> IS DISTINCT FROM ... THEN UPDATE ... WHEN NOT MATCHED THEN INSERT
+    SQLite:     INSERT ... SELECT ... ON CONFLICT (agency, natural_key) DO UPDATE ... WHERE ... IS NOT ...
 
-Everything else staged is unchanged. Only the fields the batch carries are compared and written,
-so a template that does not map a field never blanks it.
+Ids come from the database (gen_random_uuid() on PostgreSQL, randomblob() on SQLite) and are not
+returned: created/updated are counted in SQL, unchanged is the rest, and the ids of the created
+records are read back by upload id when the acknowledgement is written (created_ids()). Only the
+fields the records carry are compared and written, so a template that does not map a field never
+blanks it.
 
-Duplicate natural keys inside one batch: the last record wins; the earlier ones are dropped before
-the upsert and counted as unchanged, so created + updated + unchanged always equals the number of
-records passed in.
+Duplicate natural keys inside one load: the last record wins; the earlier ones are counted as
+unchanged, so created + updated + unchanged always equals the number of records passed in.
+With touch_unchanged (replace_all / replace_template) unchanged rows are stamped with this
+upload, so replace() can delete, in one statement, what this upload did not write.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import re
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from sqlalchemy import BigInteger as SaBigInteger
 from sqlalchemy import (
     Column,
     Connection,
     MetaData,
     Table,
     Text,
+    TextClause,
     and_,
+    bindparam,
     delete,
-    exists,
     func,
-    insert,
-    literal,
-    or_,
     select,
-    update,
+    text,
 )
 
 from courtfeed.config.fields import EVENT_FALLBACK_KEY, NATURAL_KEYS, VIRTUAL_FIELDS, stored_fields
-from courtfeed.target.schema import entity_table, utc_now
+from courtfeed.target.schema import UtcDateTime, entity_table, uploads, utc_now
 
 KEY_SEPARATOR = "|"
+# Python's idea of whitespace (str.strip / str.isspace), so Arrow trims exactly as Python does.
+WHITESPACE = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+COPY_CHUNK_ROWS = 65_536
+WORK_MEM = "128MB"
 
 
 @dataclass
@@ -55,19 +62,17 @@ class LoadCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
-    created_ids: list[str] = field(default_factory=list)
 
     def add(self, other: LoadCounts) -> LoadCounts:
-        """Accumulate another batch's counts into this one (returns self)."""
+        """Accumulate another load's counts into this one (returns self)."""
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.deleted += other.deleted
-        self.created_ids.extend(other.created_ids)
         return self
 
     def as_dict(self) -> dict[str, int]:
-        """The counts as stored in the ledger (without the ids)."""
+        """The counts as stored in the ledger."""
         return {
             "created": self.created,
             "updated": self.updated,
@@ -94,6 +99,7 @@ def natural_key(entity: str, record: dict) -> str | None:
     """The record's key within its agency, or None when a part of it is missing.
 
     An event without a reference is keyed by case_number|starts_at (UTC ISO)|location.
+    natural_keys() is the same rule over a whole Arrow table.
     """
     names = NATURAL_KEYS[entity]
     if entity == "event" and _key_part(record.get("reference")) is None:
@@ -101,47 +107,111 @@ def natural_key(entity: str, record: dict) -> str | None:
     if len(names) == 1:
         return _key_part(record.get(names[0]))
     parts = [_key_part(record.get(name)) for name in names]
-    if any(part is None for part in parts):
-        return None
-    return KEY_SEPARATOR.join(parts)
+    present = [part for part in parts if part is not None]
+    return KEY_SEPARATOR.join(present) if len(present) == len(parts) else None
 
 
-def new_ids(count: int) -> list[str]:
-    """Random (version 4) UUIDs as text, several times faster than str(uuid.uuid4()) in bulk."""
-    ids = []
-    raw = os.urandom(16 * count)
-    for start in range(0, 16 * count, 16):
-        b = bytearray(raw[start : start + 16])
-        b[6] = (b[6] & 0x0F) | 0x40  # version 4
-        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = b.hex()
-        ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-    return ids
+def blank_to_null(values: pa.Array) -> pa.Array:
+    """Strings that are empty after trimming become null (the text itself is kept otherwise)."""
+    blank = pc.equal(pc.utf8_trim(values, WHITESPACE), "")
+    return pc.if_else(blank, pa.scalar(None, values.type), values)
 
 
-# --- COPY text format ---------------------------------------------------------------------
-# Text format rather than CSV: in CSV an empty string and NULL are told apart only by quoting,
-# which Python's csv module (3.11) cannot express per value.
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+def _key_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return blank_to_null(column.cast(pa.string()))
+    if pa.types.is_timestamp(kind):
+        utc = column.cast(pa.timestamp("us", tz="UTC"))
+        seconds = pc.strftime(utc.cast(pa.timestamp("s", tz="UTC"), safe=False), format="%Y-%m-%dT%H:%M:%S")
+        micros = pc.add(pc.multiply(pc.millisecond(utc), 1000), pc.microsecond(utc))
+        fraction = pc.utf8_lpad(micros.cast(pa.string()), 6, "0")
+        with_fraction = pc.binary_join_element_wise(seconds, fraction, ".")
+        text = pc.if_else(pc.equal(micros, 0), seconds, with_fraction)
+        return pc.binary_join_element_wise(text, "+00:00", "")
+    # Rare key types (dates, numbers): the Python rule, value by value.
+    return pa.array([_key_part(v) for v in column.to_pylist()], pa.string())
 
 
-def _copy_text(value) -> str:
-    if value is None:
-        return "\\N"
-    if type(value) is str:  # by far the most common: checked first, escaped only when needed
-        return value.translate(_COPY_ESCAPES) if _NEEDS_ESCAPE(value) else value
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.isoformat()
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value).translate(_COPY_ESCAPES)
+def natural_keys(entity: str, table: pa.Table) -> pa.Array:
+    """natural_key() for every row of ``table`` (null where a part is missing)."""
+    n = table.num_rows
+
+    def part(name: str) -> pa.Array:
+        if name not in table.column_names:
+            return pa.nulls(n, pa.string())
+        return _key_text(table.column(name))
+
+    def joined(names: tuple[str, ...]) -> pa.Array:
+        if len(names) == 1:
+            return part(names[0])
+        return pc.binary_join_element_wise(
+            *(part(x) for x in names), KEY_SEPARATOR, null_handling="emit_null"
+        )
+
+    keys = joined(NATURAL_KEYS[entity])
+    if entity == "event":
+        keys = pc.coalesce(keys, joined(EVENT_FALLBACK_KEY))
+    return keys
+
+
+# --- Arrow record tables ----------------------------------------------------------------------
+def records_table(entity: str, records: list[dict]) -> pa.Table:
+    """Python records (as the mapper used to produce them) as an Arrow table of the entity."""
+    from courtfeed.pipeline.frames import entity_schema
+
+    carried: dict[str, None] = {}
+    for record in records:
+        carried.update(dict.fromkeys(record))
+    schema = entity_schema(entity, list(carried))
+    columns = {}
+    for f in schema:
+        values = [r.get(f.name) for r in records]
+        if f.type == pa.string():
+            values = [
+                None if v is None else (format(v, "f") if isinstance(v, Decimal) else v) for v in values
+            ]
+        columns[f.name] = pa.array(values, f.type)
+    return pa.table(columns, schema=schema)
+
+
+class _ArrowCsvStream(io.RawIOBase):
+    """A file-like object serving Arrow tables as CSV, chunk by chunk, for COPY ... FROM STDIN.
+
+    Strings are always quoted and nulls written as nothing, which is exactly how PostgreSQL's
+    CSV format tells an empty string from NULL.
+    """
+
+    def __init__(self, tables: Iterator[pa.Table]):
+        self._tables = tables
+        self._buffer = b""
+        self._options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:  # type: ignore[override]
+        while not self._buffer:
+            table = next(self._tables, None)
+            if table is None:
+                return 0
+            sink = io.BytesIO()
+            pacsv.write_csv(table, sink, self._options)
+            self._buffer = sink.getvalue()
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def _as_tables(source: pa.Table | Iterable[pa.RecordBatch | pa.Table]) -> Iterator[pa.Table]:
+    if isinstance(source, pa.Table):
+        yield source
+        return
+    for item in source:
+        yield pa.Table.from_batches([item]) if isinstance(item, pa.RecordBatch) else item
 
 
 class Loader:
@@ -162,32 +232,50 @@ class Loader:
         # replace_all / replace_template delete what this upload did not write, so unchanged
         # rows must carry this upload's id too; update_by_fields leaves them as they were.
         self.touch_unchanged = touch_unchanged
+        self.postgres = conn.dialect.name == "postgresql"
+        # One timestamp for the whole upload: created_at/updated_at of what it wrote.
+        self.now = utc_now()
 
     # --- public ------------------------------------------------------------------------
     def load(self, entity: str, records: list[dict]) -> LoadCounts:
+        """Load Python records (tests, small callers); see load_table."""
         if not records:
             return LoadCounts()
+        self._check_fields(entity, {name for r in records for name in r})
+        for position, record in enumerate(records, start=1):
+            if natural_key(entity, record) is None:
+                raise ValueError(
+                    f"{entity} record {position} of the batch has no natural key "
+                    f"({', '.join(NATURAL_KEYS[entity])}); the mapper should have rejected it"
+                )
+        return self.load_table(entity, records_table(entity, records))
+
+    def load_table(self, entity: str, source: pa.Table | Iterable[pa.RecordBatch | pa.Table]) -> LoadCounts:
+        """Stage every record of ``source`` (one table, or batches of one schema) and upsert them
+        with one statement."""
+        tables = _as_tables(source)
+        first = next(tables, None)
+        while first is not None and first.num_rows == 0:
+            first = next(tables, None)
+        if first is None:
+            return LoadCounts()
+        names = self._check_fields(entity, set(first.column_names))
         target = entity_table(entity)
-        names = self._batch_fields(entity, records)
-        rows, duplicates = self._keyed_rows(entity, records)
         stage = self._stage_table(entity, target, names)
         stage.create(self.conn)
-        self._fill_stage(stage, names, rows)
-        with self._index_lookups():
-            updated = self._update_changed(target, stage, names)
-            if self.touch_unchanged:
-                self._touch_unchanged(target, stage)
-            created_ids = self._insert_new(target, stage, names)
+        staged = self._fill_stage(entity, stage, names, _chain(first, tables))
+        if self.postgres:
+            # Temporary tables are never auto-analysed; the planner needs their statistics.
+            self.conn.exec_driver_sql(f"ANALYZE {stage.name}")
+            # Room to sort/hash a whole file's keys in memory, for this transaction only.
+            self.conn.execute(select(func.set_config("work_mem", WORK_MEM, True)))
+            created, updated = self._upsert_postgres(target, stage, names)
+        else:
+            created, updated = self._upsert_sqlite(target, stage, names)
         # Not in a finally: after an error the caller rolls back, which drops it anyway, and a
         # DROP in an aborted PostgreSQL transaction would hide the real error.
         stage.drop(self.conn)
-        created = len(created_ids)
-        return LoadCounts(
-            created=created,
-            updated=updated,
-            unchanged=len(rows) - created - updated + duplicates,
-            created_ids=created_ids,
-        )
+        return LoadCounts(created=created, updated=updated, unchanged=staged - created - updated)
 
     def replace(self, entity: str, scope: str) -> int:
         """Delete this agency's records of the entity that this upload did not write.
@@ -207,124 +295,215 @@ class Loader:
 
     # --- steps -------------------------------------------------------------------------
     @staticmethod
-    def _batch_fields(entity: str, records: list[dict]) -> list[str]:
-        carried: set[str] = set()
-        for record in records:
-            carried.update(record)
+    def _check_fields(entity: str, carried: set[str]) -> list[str]:
         stored = [f.name for f in stored_fields(entity)]
         unknown = carried - set(stored) - {name for e, name in VIRTUAL_FIELDS if e == entity}
         if unknown:
             raise ValueError(f"{entity}: records carry unknown fields {sorted(unknown)}")
         return [name for name in stored if name in carried]
 
-    @staticmethod
-    def _keyed_rows(entity: str, records: list[dict]) -> tuple[list[tuple[str, dict]], int]:
-        """(natural key, record) pairs with the last record of each key kept, and how many were dropped."""
-        last: dict[str, dict] = {}
-        for position, record in enumerate(records, start=1):
-            key = natural_key(entity, record)
-            if key is None:
-                raise ValueError(
-                    f"{entity} record {position} of the batch has no natural key "
-                    f"({', '.join(NATURAL_KEYS[entity])}); the mapper should have rejected it"
-                )
-            last.pop(key, None)  # re-insert so the kept record sits at its last position
-            last[key] = record
-        return list(last.items()), len(records) - len(last)
-
     def _stage_table(self, entity: str, target: Table, names: list[str]) -> Table:
         return Table(
             f"courtfeed_stage_{entity}",
             MetaData(),
-            Column("id", Text),
+            Column("ord", SaBigInteger),
             Column("natural_key", Text),
             *(Column(name, target.c[name].type) for name in names),
             prefixes=["TEMPORARY"],
         )
 
-    def _fill_stage(self, stage: Table, names: list[str], rows: list[tuple[str, dict]]) -> None:
-        if self.conn.dialect.name == "postgresql" and self.conn.dialect.driver == "psycopg2":
-            self._copy_into(stage, names, rows)
+    def _fill_stage(self, entity: str, stage: Table, names: list[str], tables: Iterator[pa.Table]) -> int:
+        counter = [0]
+
+        def keyed() -> Iterator[pa.Table]:
+            for table in tables:
+                for start in range(0, table.num_rows, COPY_CHUNK_ROWS):
+                    chunk = table.slice(start, COPY_CHUNK_ROWS)
+                    keys = natural_keys(entity, chunk)
+                    if keys.null_count:
+                        position = counter[0] + pc.index(pc.is_null(keys), True).as_py() + 1
+                        raise ValueError(
+                            f"{entity} record {position} of the batch has no natural key "
+                            f"({', '.join(NATURAL_KEYS[entity])}); the mapper should have rejected it"
+                        )
+                    ords = pa.array(range(counter[0], counter[0] + chunk.num_rows), pa.int64())
+                    counter[0] += chunk.num_rows
+                    yield pa.table(
+                        [ords, keys, *(chunk.column(n) for n in names)], names=["ord", "natural_key", *names]
+                    )
+
+        if self.postgres and self.conn.dialect.driver == "psycopg2":
+            quote = self.conn.dialect.identifier_preparer.quote
+            columns = ", ".join(quote(c.name) for c in stage.columns)
+            driver = self.conn.connection.driver_connection
+            assert driver is not None  # an open connection has its driver connection
+            cursor = driver.cursor()
+            try:
+                cursor.copy_expert(
+                    f"COPY {stage.name} ({columns}) FROM STDIN WITH (FORMAT csv)",
+                    _ArrowCsvStream(keyed()),
+                    size=1 << 20,
+                )
+            finally:
+                cursor.close()
         else:
-            params = [
-                {"id": id_, "natural_key": key, **{n: record.get(n) for n in names}}
-                for id_, (key, record) in zip(new_ids(len(rows)), rows, strict=True)
-            ]
-            self.conn.execute(insert(stage), params)
-        if self.conn.dialect.name == "postgresql":
-            # Temporary tables are never auto-analysed; without statistics the planner guesses
-            # badly for the joins below.
-            self.conn.exec_driver_sql(f"ANALYZE {stage.name}")
+            insert = stage.insert()
+            for table in keyed():
+                rows = table.to_pylist()
+                for n in names:
+                    if stage.c[n].type.python_type is Decimal:
+                        for row in rows:
+                            if row[n] is not None:
+                                row[n] = Decimal(row[n])
+                self.conn.execute(insert, rows)
+        return counter[0]
 
-    def _copy_into(self, stage: Table, names: list[str], rows: list[tuple[str, dict]]) -> None:
-        text = _copy_text
-        lines = [
-            "\t".join([id_, text(key), *[text(record.get(name)) for name in names]])
-            for id_, (key, record) in zip(new_ids(len(rows)), rows, strict=True)
-        ]
-        lines.append("")
-        buffer = io.StringIO("\n".join(lines))
-        del lines
-        quote = self.conn.dialect.identifier_preparer.quote
-        columns = ", ".join(quote(c.name) for c in stage.columns)
-        cursor = self.conn.connection.driver_connection.cursor()
-        try:
-            cursor.copy_expert(f"COPY {stage.name} ({columns}) FROM STDIN", buffer)
-        finally:
-            cursor.close()
-
-    @contextmanager
-    def _index_lookups(self):
-        """On PostgreSQL, match staged keys through the (agency, natural_key) index.
-
-        Left alone, the planner hashes the whole entity table for every batch (a full scan of a
-        million-row table per 50,000 records); index lookups keep a batch's cost proportional to
-        the batch. JIT compilation only adds startup time to these short statements.
-        """
-        if self.conn.dialect.name != "postgresql":
-            yield
-            return
-        settings = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off"}
-        previous = {name: self.conn.exec_driver_sql(f"SHOW {name}").scalar() for name in settings}
-        self._set(settings)
-        yield
-        self._set(previous)
-
-    def _set(self, settings: dict[str, str]) -> None:
-        for name, value in settings.items():
-            self.conn.execute(select(func.set_config(name, value, True)))
-
-    def _matches(self, target: Table, stage: Table):
-        return and_(target.c.agency == self.agency, target.c.natural_key == stage.c.natural_key)
-
-    def _update_changed(self, target: Table, stage: Table, names: list[str]) -> int:
-        differs = or_(*(target.c[n].is_distinct_from(stage.c[n]) for n in names))
-        values = {n: stage.c[n] for n in names}
-        values.update(upload_id=self.upload_id, template=self.template, updated_at=utc_now())
-        statement = update(target).where(self._matches(target, stage), differs).values(values)
-        return self.conn.execute(statement).rowcount
-
-    def _touch_unchanged(self, target: Table, stage: Table) -> None:
-        statement = (
-            update(target)
-            .where(self._matches(target, stage), target.c.upload_id != self.upload_id)
-            .values(upload_id=self.upload_id, template=self.template)
+    def _latest(self, stage: Table) -> str:
+        """The stage's rows with the last record of each natural key (SQL text)."""
+        if self.postgres:
+            return f"SELECT DISTINCT ON (natural_key) * FROM {stage.name} ORDER BY natural_key, ord DESC"
+        return (
+            f"SELECT * FROM {stage.name} WHERE ord IN "
+            f"(SELECT max(ord) FROM {stage.name} GROUP BY natural_key)"
         )
-        self.conn.execute(statement)
 
-    def _insert_new(self, target: Table, stage: Table, names: list[str]) -> list[str]:
-        now = utc_now()
-        present = exists().where(self._matches(target, stage))
-        source = select(
-            stage.c.id,
-            literal(self.agency, Text).label("agency"),
-            stage.c.natural_key,
-            *(stage.c[n] for n in names),
-            literal(self.upload_id, Text).label("upload_id"),
-            literal(self.template, Text).label("template"),
-            literal(now, target.c.created_at.type).label("created_at"),
-            literal(now, target.c.updated_at.type).label("updated_at"),
-        ).where(~present)
-        columns = ["id", "agency", "natural_key", *names, "upload_id", "template", "created_at", "updated_at"]
-        statement = insert(target).from_select(columns, source).returning(target.c.id)
-        return list(self.conn.execute(statement).scalars())
+    def _upsert_sql(self, target: Table, stage: Table, names: list[str], new_id: str, distinct: str) -> str:
+        quote = self.conn.dialect.identifier_preparer.quote
+        cols = [quote(n) for n in names]
+        t = quote(target.name)
+        insert_cols = ", ".join(
+            ["id", "agency", "natural_key", *cols, "upload_id", "template", "created_at", "updated_at"]
+        )
+        select_cols = ", ".join(
+            [
+                new_id,
+                ":agency",
+                "src.natural_key",
+                *(f"src.{c}" for c in cols),
+                ":upload",
+                ":template",
+                ":now",
+                ":now",
+            ]
+        )
+        if cols:
+            differs = f"({', '.join(f'{t}.{c}' for c in cols)}) {distinct} ({', '.join(f'excluded.{c}' for c in cols)})"
+            if len(cols) == 1:
+                differs = f"{t}.{cols[0]} {distinct} excluded.{cols[0]}"
+        else:
+            differs = "false"
+        sets = [f"{c} = CASE WHEN {differs} THEN excluded.{c} ELSE {t}.{c} END" for c in cols]
+        sets.append(f"updated_at = CASE WHEN {differs} THEN excluded.updated_at ELSE {t}.updated_at END")
+        sets += ["upload_id = excluded.upload_id", "template = excluded.template"]
+        where = differs
+        if self.touch_unchanged:
+            where = f"{differs} OR {t}.upload_id {distinct} excluded.upload_id"
+        return (
+            f"INSERT INTO {t} ({insert_cols}) SELECT {select_cols} FROM ({self._latest(stage)}) AS src "
+            f"WHERE true ON CONFLICT (agency, natural_key) DO UPDATE SET {', '.join(sets)} WHERE {where}"
+        )
+
+    def _params(self) -> dict:
+        return {"agency": self.agency, "upload": self.upload_id, "template": self.template, "now": self.now}
+
+    def _upsert_postgres(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
+        """One MERGE (PostgreSQL 15+): the planner joins the stage to the table as it sees fit
+        (a hash join for a big file, index lookups for a small one), then plain inserts and
+        updates; measured about twice as fast as INSERT ... ON CONFLICT, which probes the unique
+        index row by row. What it will do is counted first, in SQL, over the same join."""
+        quote = self.conn.dialect.identifier_preparer.quote
+        t = quote(target.name)
+        cols = [quote(n) for n in names]
+        latest = self._latest(stage)
+        on = f"{t}.agency = :agency AND {t}.natural_key = src.natural_key"
+        if cols:
+            left = ", ".join(f"{t}.{c}" for c in cols)
+            right = ", ".join(f"src.{c}" for c in cols)
+            differs = f"ROW({left}) IS DISTINCT FROM ROW({right})"
+        else:
+            differs = "false"
+        params = self._params()
+        created, updated = self.conn.execute(
+            _text(
+                f"SELECT count(*) FILTER (WHERE {t}.id IS NULL), count(*) FILTER (WHERE {t}.id IS NOT NULL"
+                f" AND {differs}) FROM ({latest}) AS src LEFT JOIN {t} ON {on}"
+            ),
+            params,
+        ).one()
+        sets = ", ".join([*(f"{c} = src.{c}" for c in cols), "upload_id = :upload", "template = :template"])
+        touch = (
+            f" WHEN MATCHED AND {t}.upload_id IS DISTINCT FROM :upload THEN UPDATE SET upload_id = :upload,"
+            " template = :template"
+            if self.touch_unchanged
+            else ""
+        )
+        insert_cols = ", ".join(
+            ["id", "agency", "natural_key", *cols, "upload_id", "template", "created_at", "updated_at"]
+        )
+        insert_values = ", ".join(
+            ["gen_random_uuid()::text", ":agency", "src.natural_key", *(f"src.{c}" for c in cols)]
+            + [":upload", ":template", ":now", ":now"]
+        )
+        self.conn.execute(
+            _text(
+                f"MERGE INTO {t} USING ({latest}) AS src ON {on}"
+                f" WHEN MATCHED AND {differs} THEN UPDATE SET {sets}, updated_at = :now{touch}"
+                f" WHEN NOT MATCHED THEN INSERT ({insert_cols}) VALUES ({insert_values})"
+            ),
+            params,
+        )
+        return int(created), int(updated)
+
+    def _upsert_sqlite(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
+        new_id = (
+            "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)"
+            " || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'"
+            " || hex(randomblob(6)))"
+        )
+        quote = self.conn.dialect.identifier_preparer.quote
+        t = quote(target.name)
+        params = self._params()
+        differs = " OR ".join(f"{t}.{quote(n)} IS NOT src.{quote(n)}" for n in names) or "0"
+        # SQLite has no xmax: count what will change first; rowcount then gives the rest.
+        updated, touched = self.conn.execute(
+            _text(
+                f"SELECT coalesce(sum({differs}), 0), coalesce(sum(NOT ({differs}) AND {t}.upload_id IS NOT :upload), 0)"
+                f" FROM ({self._latest(stage)}) AS src JOIN {t} ON {t}.agency = :agency"
+                f" AND {t}.natural_key = src.natural_key"
+            ),
+            params,
+        ).one()
+        written = self.conn.execute(
+            _text(self._upsert_sql(target, stage, names, new_id, "IS NOT")), params
+        ).rowcount
+        touched = int(touched) if self.touch_unchanged else 0
+        return int(written - int(updated) - touched), int(updated)
+
+
+def _text(sql: str) -> TextClause:
+    # :now is typed so it is stored exactly as SQLAlchemy stores the other timestamps.
+    clause = text(sql)
+    return clause.bindparams(bindparam("now", type_=UtcDateTime())) if ":now" in sql else clause
+
+
+def _chain(first: pa.Table, rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    yield first
+    yield from rest
+
+
+def created_ids(conn: Connection, entity: str, upload_id: str) -> Iterator[str]:
+    """The ids of the records this upload created (streamed; read back by upload id).
+
+    A record was created by the upload when it still carries the upload's id and was created
+    no earlier than the upload started (a record it only updated or touched is older).
+    """
+    target = entity_table(entity)
+    started = select(uploads.c.started_at).where(uploads.c.id == upload_id).scalar_subquery()
+    statement = (
+        select(target.c.id)
+        .where(target.c.upload_id == upload_id, target.c.created_at >= started)
+        .order_by(target.c.natural_key)
+        .execution_options(yield_per=10_000)
+    )
+    for row in conn.execute(statement):
+        yield row[0]

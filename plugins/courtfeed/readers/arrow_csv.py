@@ -1,0 +1,201 @@
+"""Fast path for well-formed delimited files: pyarrow's CSV reader straight into Arrow batches.
+
+It reads only files it reads exactly as the Python reader (readers/delimited.py) does, and says
+no (returns None) otherwise, so the caller falls back: UTF-8 (or ASCII) text with one header
+line and no title rows, no lone carriage returns, and no line with an odd number of quote
+characters (a quoted field spanning lines, or an unbalanced quote, shifts spreadsheet row
+numbers: the Python reader handles and reports those). Blank lines, all-empty rows and rows with
+the wrong number of fields are handled here like there: blank ones skipped (they still take a
+row number), ragged ones rejected with their row number, an extra empty trailing field trimmed.
+
+Batches are bounded by bytes (BLOCK_BYTES of text each), so very wide rows cannot blow memory up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from courtfeed.readers.base import Batch, FileReader
+from courtfeed.readers.table import header_names
+from courtfeed.rejects import Reject
+
+BLOCK_BYTES = 8 << 20
+SCAN_BYTES = 4 << 20
+ROW_COLUMN = "__row__"
+_UTF8 = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig", "ascii"}
+
+
+def open_arrow_csv(
+    path: str | Path,
+    *,
+    encoding: str,
+    delimiter: str,
+    quotechar: str,
+    header: bool,
+    skip_rows: int,
+    batch_rows: int = 1_000_000,
+) -> FileReader | None:
+    """A FileReader over ``path`` whose batches carry ``table`` (Arrow), or None: use the Python reader."""
+    if not header or skip_rows or codecs.lookup(encoding).name not in {codecs.lookup(e).name for e in _UTF8}:
+        return None
+    if len(delimiter) != 1 or len(quotechar) != 1 or not _well_formed(Path(path), quotechar.encode()):
+        return None
+    with open(path, encoding=encoding, newline="") as fh:
+        first = fh.readline()
+    if not first.strip():
+        return None  # leading blank lines or an empty file: the Python reader words it
+    cells = next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter, quotechar=quotechar))
+    if not cells or not (cells[-1] or "").strip() or not any(c.strip() for c in cells):
+        return None  # a blank last header cell: decided from the data by the Python reader
+    columns = header_names(cells)
+    return FileReader(
+        columns=columns,
+        encoding=encoding,
+        delimiter=delimiter,
+        batches=_batches(Path(path), columns, delimiter, quotechar, batch_rows),
+        header_row=1,
+    )
+
+
+def _well_formed(path: Path, quote: bytes) -> bool:
+    """No lone CR and no line with an odd number of quote characters (chunked, vectorised)."""
+    q = quote[0]
+    carry = 0  # quote parity of the line in progress at the end of the previous chunk
+    with path.open("rb") as fh:
+        while chunk := fh.read(SCAN_BYTES):
+            if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
+                if not (chunk.endswith(b"\r") and chunk.count(b"\r") == chunk.count(b"\r\n") + 1):
+                    return False
+            if quote not in chunk:
+                if carry and b"\n" in chunk:
+                    return False
+                continue
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            parity = np.bitwise_xor.accumulate((data == q).astype(np.uint8)) ^ carry
+            if parity[data == 10].any():
+                return False
+            carry = int(parity[-1])
+    return carry == 0
+
+
+def _batches(
+    path: Path, columns: list[str], delimiter: str, quotechar: str, batch_rows: int
+) -> Iterator[Batch]:
+    width = len(columns)
+    skipped: list[int] = []  # physical line numbers of rows pyarrow did not emit
+    extra: list[tuple[int, list[str]]] = []  # rows kept after trimming an empty trailing field
+    rejects: list[Reject] = []
+
+    def invalid(row) -> str:
+        skipped.append(row.number)
+        cells = next(csv.reader([row.text], delimiter=delimiter, quotechar=quotechar), [])
+        if not any(cells) or (len(cells) == 1 and cells[0].isspace()):
+            return "skip"  # a blank spreadsheet row
+        count = len(cells)
+        if width < count <= width + 1 and all(not c or c.isspace() for c in cells[width:]):
+            extra.append((row.number, cells[:width]))
+        else:
+            message = f"row has {count} fields, the header has {width}"
+            rejects.append(Reject(row=row.number, column=None, rule="ragged_row", message=message))
+        return "skip"
+
+    reader = pacsv.open_csv(
+        path,
+        read_options=pacsv.ReadOptions(
+            column_names=[f"c{i}" for i in range(width)],
+            skip_rows=1,
+            block_size=BLOCK_BYTES,
+            use_threads=False,
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter,
+            quote_char=quotechar,
+            double_quote=True,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+            invalid_row_handler=invalid,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"c{i}": pa.string() for i in range(width)},
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+            null_values=[""],
+        ),
+    )
+    emitted = 0
+    for batch in reader:
+        n = batch.num_rows
+        # Spreadsheet row of each emitted row: its position plus the header and every skipped
+        # line before it.
+        lines = np.sort(np.array(skipped, dtype=np.int64))
+        thresholds = lines - 2 - np.arange(len(lines))
+        positions = np.arange(emitted, emitted + n)
+        numbers = positions + 2 + np.searchsorted(thresholds, positions, side="right")
+        emitted += n
+        table = pa.Table.from_batches([batch]).rename_columns(columns)
+        table = table.append_column(ROW_COLUMN, pa.array(numbers, pa.int64()))
+        table = _drop_blank(table, columns)
+        if extra:
+            table = _merge(table, extra, columns)
+            extra.clear()
+        found = list(rejects)
+        rejects.clear()
+        for start in range(0, max(table.num_rows, 1), batch_rows):
+            yield ArrowBatch(table.slice(start, batch_rows), found if start == 0 else [])
+    if extra or rejects:
+        table = _merge(_empty(columns), extra, columns) if extra else _empty(columns)
+        yield ArrowBatch(table, list(rejects))
+
+
+class ArrowBatch(Batch):
+    """A Batch whose rows are in ``table``; ``frame`` and ``row_numbers`` are built on demand
+    (for callers that still want pandas: the pipeline reads ``table``)."""
+
+    def __init__(self, table: pa.Table, rejects: list[Reject]):
+        self.table = self._rows = table
+        self.rejects = rejects
+
+    @property
+    def frame(self) -> pd.DataFrame:  # type: ignore[override]
+        names = [n for n in self._rows.column_names if n != ROW_COLUMN]
+        cells = {n: pd.Series(self._rows.column(n).to_pylist(), dtype=object) for n in names}
+        return pd.DataFrame(cells, columns=names, dtype=object)
+
+    @property
+    def row_numbers(self) -> list[int]:  # type: ignore[override]
+        return self._rows.column(ROW_COLUMN).to_pylist()
+
+
+def _empty(columns: list[str]) -> pa.Table:
+    return pa.table({**{c: pa.array([], pa.string()) for c in columns}, ROW_COLUMN: pa.array([], pa.int64())})
+
+
+def _drop_blank(table: pa.Table, columns: list[str]) -> pa.Table:
+    """Rows whose every cell is empty are blank spreadsheet rows, as in the Python reader."""
+    if table.num_rows == 0:
+        return table
+    any_cell = pc.is_valid(table.column(columns[0]))
+    if len(columns) == 1:  # a line of spaces is a blank row too
+        any_cell = pc.and_(any_cell, pc.invert(pc.equal(pc.utf8_trim_whitespace(table.column(0)), "")))
+        any_cell = pc.fill_null(any_cell, False)
+    for c in columns[1:]:
+        any_cell = pc.or_(any_cell, pc.is_valid(table.column(c)))
+    if pc.all(any_cell).as_py():
+        return table
+    return table.filter(any_cell)
+
+
+def _merge(table: pa.Table, extra: list[tuple[int, list[str]]], columns: list[str]) -> pa.Table:
+    cells = {c: pa.array([row[i] or None for _, row in extra], pa.string()) for i, c in enumerate(columns)}
+    added = pa.table({**cells, ROW_COLUMN: pa.array([n for n, _ in extra], pa.int64())})
+    merged = pa.concat_tables([table, added])
+    return merged.take(pc.sort_indices(merged.column(ROW_COLUMN)))
