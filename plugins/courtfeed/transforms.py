@@ -400,7 +400,7 @@ def _apply_value_map(text: np.ndarray, value_map: dict) -> np.ndarray:
     missing = object()
 
     def lookup(values: list[str]) -> list:
-        out = []
+        out: list = []
         for v in values:
             hit = exact.get(v, missing)
             if hit is missing:
@@ -487,12 +487,12 @@ def _check_range(result: np.ndarray, low: float | None, high: float | None, erro
     # repr() keeps 0.1 as Decimal("0.1") rather than its binary approximation
     lo = Decimal(repr(low)) if low is not None else None
     hi = Decimal(repr(high)) if high is not None else None
-    if lo is not None and hi is not None:
+    if low is not None and high is not None:
         message = f"must be between {_number_text(low)} and {_number_text(high)}"
-    elif lo is not None:
+    elif low is not None:
         message = f"must be at least {_number_text(low)}"
     else:
-        message = f"must be at most {_number_text(high)}"
+        message = f"must be at most {_number_text(high or 0)}"
     bad = np.array(
         [v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi)) for v in result],
         dtype=bool,
@@ -538,7 +538,7 @@ def _split_name(value: str, order: str | None) -> tuple[str | None, str | None, 
         rest = " ".join(pieces[1:]).split()
         if len(last_tokens) > 1 and _is_suffix(last_tokens[-1]):  # "Smith Jr, John"
             suffix = last_tokens.pop()
-        kept = []
+        kept: list[str] = []
         for token in rest:
             if suffix is None and _is_suffix(token) and kept:  # "Smith, John A, Jr"
                 suffix = token

@@ -10,10 +10,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from courtfeed.pipeline.work import FileWork, read_rejects
+from courtfeed.rejects import Reject
 
 REJECTS_IN_JSON = 1_000  # the CSV has them all
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
@@ -41,8 +42,9 @@ def ack_stem(work: FileWork) -> str:
     return f"{name}.{work.upload_id[:8]}"
 
 
-def acknowledgement(work: FileWork, rejects: list | None = None) -> dict:
-    rejects = read_rejects(work) if rejects is None else rejects
+def acknowledgement(work: FileWork, rejects: Sequence[Reject] | None = None) -> dict:
+    if rejects is None:
+        rejects = read_rejects(work)
     return {
         "upload_id": work.upload_id,
         "file": work.name,
