@@ -203,8 +203,7 @@ def cmd_doctor(args) -> int:
 
 def cmd_migrate(args) -> int:
     from courtfeed.doctor import use_airflow_metadata_connections
-    from courtfeed.doctor.target import schema_revisions
-    from courtfeed.target.db import engine_for, migrate
+    from courtfeed.target.db import engine_for, migrate, schema_revisions
 
     if args.target:
         url = args.target

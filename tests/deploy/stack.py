@@ -239,26 +239,7 @@ class Stack:
     # -- SFTP ---------------------------------------------------------------------------------
     def sftp(self, user: str):
         """A paramiko SFTP session as user, logging in with its key and pinning the host key."""
-        import paramiko
-
-        client = paramiko.SSHClient()
-        kind, blob = self.host_key_public.split()
-        client.get_host_keys().add(
-            f"[127.0.0.1]:{self.ports['sftp']}", kind, paramiko.Ed25519Key(data=_b64(blob))
-        )
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
-        client.connect(
-            "127.0.0.1",
-            port=self.ports["sftp"],
-            username=user,
-            key_filename=str(self.keys[user]),
-            allow_agent=False,
-            look_for_keys=False,
-            timeout=20,
-        )
-        session = client.open_sftp()
-        session._courtfeed_client = client  # closed with the session by the caller's close_sftp
-        return session
+        return key_sftp(self.ports["sftp"], self.host_key_public, user, self.keys[user])
 
     def sftp_connection(self) -> dict:
         """The Airflow connection the profiles read the drop box with (inside the compose network)."""
@@ -281,6 +262,42 @@ class Stack:
         port = self.compose("port", "courtfeed-target", "5432").stdout.strip().rsplit(":", 1)[1]
         password = self.secrets["COURTFEED_TARGET_PASSWORD"]
         return f"postgresql+psycopg2://courtfeed:{password}@127.0.0.1:{port}/courtfeed"
+
+
+def key_sftp(port: int, host_key_public: str, user: str, key: Path):
+    """A paramiko SFTP session on 127.0.0.1:port as user, logging in with its key file and
+    accepting only the pinned host key ("ssh-ed25519 AAAA..."); close it with close_sftp."""
+    import paramiko
+
+    client = paramiko.SSHClient()
+    kind, blob = host_key_public.split()
+    client.get_host_keys().add(f"[127.0.0.1]:{port}", kind, paramiko.Ed25519Key(data=_b64(blob)))
+    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.connect(
+        "127.0.0.1",
+        port=port,
+        username=user,
+        key_filename=str(key),
+        allow_agent=False,
+        look_for_keys=False,
+        timeout=20,
+    )
+    session = client.open_sftp()
+    session._courtfeed_client = client  # closed with the session by close_sftp
+    return session
+
+
+def upload(box, user: str, files: dict[str, bytes]) -> None:
+    """Upload files into user's /drop the way a careful agency does: as .part, then renamed.
+    ``box`` is anything with ``sftp(user)`` (the stack, or the drop box alone)."""
+    sftp = box.sftp(user)
+    try:
+        for name, data in files.items():
+            with sftp.open(f"/drop/{name}.part", "wb") as handle:
+                handle.write(data)
+            sftp.rename(f"/drop/{name}.part", f"/drop/{name}")
+    finally:
+        close_sftp(sftp)
 
 
 def close_sftp(session) -> None:

@@ -9,28 +9,10 @@ from sqlalchemy import make_url
 from courtfeed.doctor.report import Recorder
 
 
-def schema_revisions(engine) -> tuple[str | None, str | None]:
-    """(the database's Alembic revision, the newest revision in target/migrations)."""
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    from courtfeed.target.db import MIGRATIONS_FOLDER, VERSION_TABLE
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    with engine.connect() as conn:
-        current = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_revision()
-    return current, head
-
-
 def check_target(rec: Recorder, url: str | None = None) -> None:
     from courtfeed.dagfactory import runtime
     from courtfeed.dagfactory.alerts import describe_exception
-    from courtfeed.target.db import engine_for
+    from courtfeed.target.db import engine_for, schema_revisions
 
     try:
         url = url or runtime.target_url()

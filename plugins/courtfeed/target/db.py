@@ -106,6 +106,27 @@ VERSION_TABLE = "courtfeed_alembic_version"
 _PG_MIGRATION_LOCK = 0x636F7572  # "cour"
 
 
+def _alembic_config():
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
+    return config
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """(the database's Alembic revision, the newest revision in target/migrations)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE}
+        ).get_current_revision()
+    return current, head
+
+
 def migrate(engine_or_url: Engine | str | URL) -> None:
     """Bring the target database to the newest schema (alembic upgrade head).
 
@@ -114,21 +135,12 @@ def migrate(engine_or_url: Engine | str | URL) -> None:
     lock on SQLite), so two tasks starting together on an empty database do not collide.
     """
     from alembic import command
-    from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else engine_for(engine_or_url)
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
-    head = ScriptDirectory.from_config(config).get_current_head()
-
-    with engine.connect() as conn:
-        current = MigrationContext.configure(
-            conn, opts={"version_table": VERSION_TABLE}
-        ).get_current_revision()
+    current, head = schema_revisions(engine)
     if current == head:
         return
+    config = _alembic_config()
 
     with engine.connect().execution_options(**{SQLITE_BEGIN_IMMEDIATE: True}) as conn, conn.begin():
         if conn.dialect.name == "postgresql":
