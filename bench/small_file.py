@@ -35,7 +35,7 @@ STAGES = ("fetch", "read", "validate", "map", "load", "finalize")
 
 def run_stage(stage: str, folder: Path) -> None:
     """One stage on the FileWork saved in ``folder`` (as a task gets it through XCom)."""
-    from courtfeed.config.loader import resolve_template
+    from courtfeed.config.files import resolve_template
     from courtfeed.pipeline.work import FileWork
 
     template = resolve_template(TEMPLATE, REPO / "include" / "templates")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 def main() -> None:
     conn_id, remote_path, target_url = sys.argv[1:4]
-    from courtfeed.config.loader import resolve_template
+    from courtfeed.config.files import resolve_template
     from courtfeed.pipeline.acknowledge import write_acknowledgement
     from courtfeed.pipeline.fetch import fetch_stage
     from courtfeed.pipeline.load import iter_created_ids, load_stage

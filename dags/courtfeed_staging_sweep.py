@@ -10,7 +10,7 @@ Thin on purpose: the logic is courtfeed.pipeline.staging. Parse time reads nothi
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from airflow.sdk import DAG, task
 
@@ -24,8 +24,8 @@ with DAG(
     tags=["courtfeed", "maintenance"],
     doc_md=__doc__,
 ):
-
-    @task(task_id="sweep_staging")
+    # Bounded like every courtfeed task: a hung object store must not hold the slot forever.
+    @task(task_id="sweep_staging", execution_timeout=timedelta(minutes=30))
     def sweep_staging() -> dict:
         from courtfeed.pipeline.staging import Staging
 

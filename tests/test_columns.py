@@ -242,7 +242,7 @@ DEMO = Path(__file__).resolve().parents[1] / "include" / "demo" / "metro_hearing
 
 
 def test_a_first_line_of_data_is_named_as_such_without_quoting_it():
-    from courtfeed.config.loader import resolve_template
+    from courtfeed.config.files import resolve_template
 
     tpl = resolve_template(str(DEMO.parents[1] / "templates" / "metro_hearings.yaml"))
     first_data_line = DEMO.read_text(encoding="utf-8").splitlines()[1].split("|")

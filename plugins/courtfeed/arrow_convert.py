@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from courtfeed.config.template import FieldSpec
-from courtfeed.target.loader import WHITESPACE
+from courtfeed.target.upsert import WHITESPACE
 from courtfeed.transforms import _text_array, convert
 
 Error = tuple[str, str]

@@ -36,7 +36,7 @@ def _progress(args):
 
 
 def _template(name_or_path: str):
-    from courtfeed.config.loader import resolve_template
+    from courtfeed.config.files import resolve_template
 
     return resolve_template(name_or_path)
 
@@ -48,7 +48,7 @@ def _target_url(arg: str | None) -> str:
 
 
 def cmd_check(args) -> int:
-    from courtfeed.config.loader import include_dir
+    from courtfeed.config.files import include_dir
     from courtfeed.doctor.config import check_problems
 
     include = Path(args.include) if args.include else include_dir()
@@ -58,7 +58,7 @@ def cmd_check(args) -> int:
     problems = check_problems(include, known)
     for line in problems:
         print(line)
-    from courtfeed.config.loader import check_warnings
+    from courtfeed.config.files import check_warnings
 
     for line in check_warnings(include):
         print(line)
@@ -133,7 +133,7 @@ def _unpack_options(args) -> dict:
 def _from_profile(args) -> None:
     """--profile P fills in what the profile knows: template, timezone and agency (flags win)."""
     if args.profile:
-        from courtfeed.config.loader import load_profile_file, profiles_dir
+        from courtfeed.config.files import load_profile_file, profiles_dir
 
         profile = load_profile_file(profiles_dir() / f"{args.profile}.yaml")
         args.template = args.template or profile.template
@@ -251,8 +251,8 @@ def cmd_status(args) -> int:
 def cmd_automap(args) -> int:
     import yaml
 
-    from courtfeed.automap import propose
-    from courtfeed.config.loader import templates_dir
+    from courtfeed.config.files import templates_dir
+    from courtfeed.template_proposal import propose
 
     result = propose(Path(args.file))
     template, report = result["template"], result["report"]
@@ -437,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from courtfeed.config.loader import ConfigError
+    from courtfeed.config.files import ConfigError
     from courtfeed.rejects import FileRejected
 
     args = build_parser().parse_args(argv)

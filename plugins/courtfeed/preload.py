@@ -45,10 +45,10 @@ MODULES = (
     "courtfeed.pipeline.finalize",
     "courtfeed.validation.validator",
     "courtfeed.validation.checks",
-    "courtfeed.mapping",
+    "courtfeed.record_builder",
     "courtfeed.readers.delimited",
     "courtfeed.readers.excel",
-    "courtfeed.target.loader",
+    "courtfeed.target.upsert",
 )
 
 

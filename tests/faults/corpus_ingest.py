@@ -9,7 +9,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from courtfeed.config.loader import load_template_file
+from courtfeed.config.files import load_template_file
 from courtfeed.pipeline.run import ingest
 
 

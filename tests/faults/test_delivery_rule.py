@@ -12,7 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from courtfeed.config.loader import load_template_file
+from courtfeed.config.files import load_template_file
 from courtfeed.pipeline.finalize import delivery_status as finalize_status
 from courtfeed.pipeline.run import delivery_status, ingest
 

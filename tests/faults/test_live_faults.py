@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from courtfeed.config.loader import resolve_template
+from courtfeed.config.files import resolve_template
 from courtfeed.pipeline.run import ingest
 from tests.e2e.feeds import include_with, target_connection_json
 from tests.e2e.live_airflow import start_live_airflow
@@ -41,7 +41,8 @@ KILLED = {"fetch": "f1", "read": "f2", "validate": "f3", "map": "f4", "load": "f
 PG_RESTART, SSHD_STOP, BROKEN = "f1", "f2", "f9"  # two files take two faults each
 VOLATILE = {"id", "upload_id", "created_at", "updated_at"}
 
-pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+# `make fault-test`, not yet in `make test`: its last full run here failed (README, Known gaps).
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.fault_matrix]
 
 
 def name(stem: str) -> str:

@@ -52,7 +52,7 @@ def test_declared_utf8_names_every_line_that_cannot_be_decoded(tmp_path: Path):
 def test_acknowledgement_notes_the_mixed_encoding(tmp_path: Path):
     import yaml
 
-    from courtfeed.config.loader import load_template_file
+    from courtfeed.config.files import load_template_file
     from courtfeed.pipeline.run import preview
 
     tpl = tmp_path / "t.yaml"

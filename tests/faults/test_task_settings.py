@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from courtfeed.config.loader import check_all
+from courtfeed.config.files import check_all
 
 REPO = Path(__file__).resolve().parents[2]
 PER_FILE = ("file.fetch", "file.read", "file.validate", "file.map", "file.load", "file.finalize")

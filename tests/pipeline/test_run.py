@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from courtfeed.config.loader import resolve_template
+from courtfeed.config.files import resolve_template
 from courtfeed.pipeline.run import ingest, preview
 from tests.cli import run_cli
 
@@ -146,7 +146,17 @@ def test_reject_threshold_rejects_the_whole_file(tmp_path: Path):
 
 def test_profile_gives_template_timezone_and_agency(tmp_path: Path):
     target = f"sqlite:///{tmp_path / 't.db'}"
-    proc = run_cli("ingest", str(HEARINGS), "--profile", "metro_hearings", "--target", target, "--json")
+    proc = run_cli(
+        "ingest",
+        str(HEARINGS),
+        "--profile",
+        "metro_hearings",
+        "--target",
+        target,
+        "--json",
+        "--show-records",
+        "1",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["template"] == "metro_hearings" and out["agency"] == "metro-county"

@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from courtfeed.config.loader import load_template_file
+from courtfeed.config.files import load_template_file
 from courtfeed.pipeline.run import ingest, preview
 from tests.cli import run_cli
 from tests.unpack.conftest import MIB, PASSPHRASE, write_zero_zip

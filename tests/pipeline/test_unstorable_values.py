@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from courtfeed.config.loader import resolve_template
+from courtfeed.config.files import resolve_template
 from courtfeed.pipeline.run import ingest
 
 HEADER = "Payment ID,Defendant ID,Case Number,Amount Due,Due Date,Status,Notes\r\n"

@@ -111,7 +111,7 @@ def test_an_xlsx_with_a_cell_at_a1048576_stays_under_400_mib(tmp_path: Path):
         """
         import json
         from pathlib import Path
-        from courtfeed.config.loader import load_template_file
+        from courtfeed.config.files import load_template_file
         from courtfeed.pipeline.run import preview
         result = preview(Path(sys.argv[1]), load_template_file(Path(sys.argv[2])))
         print("PREVIEW", result["rows_read"], [r["row"] for r in result["rejects"]])

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from courtfeed.config.template import Template
 from courtfeed.pipeline.run import ingest
-from courtfeed.target.loader import Loader
+from courtfeed.target.upsert import Loader
 
 HEADER = "DEF_ID,DEF_LNAME,HEARING_ID,HEARING_DATE,COURTROOM"
 

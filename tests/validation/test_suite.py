@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from courtfeed.config.loader import ConfigError
+from courtfeed.config.files import ConfigError
 from courtfeed.validation import build_suite
 
 NOT_NULL = "expect_column_values_to_not_be_null"

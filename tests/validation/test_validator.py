@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from courtfeed.config.loader import ConfigError
+from courtfeed.config.files import ConfigError
 from courtfeed.validation import Validator, build_suite
 
 NOT_NULL = "expect_column_values_to_not_be_null"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from courtfeed.config.loader import load_profile_file, resolve_template
+from courtfeed.config.files import load_profile_file, resolve_template
 from courtfeed.pipeline.run import ingest
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from courtfeed.config.loader import load_profile_file
+from courtfeed.config.files import load_profile_file
 from courtfeed.dagfactory.factory import profile_doc
 from courtfeed.web.app import create_app
 

@@ -193,7 +193,7 @@ def after_finalize(profile: Profile, work) -> list[str]:
 
 def run_freshness_monitor(now, profiles: list[Profile] | None = None) -> list[str]:
     """The monitor DAG's task: send the freshness alerts due at `now`; returns the late profiles."""
-    from courtfeed.config.loader import load_profiles
+    from courtfeed.config.files import load_profiles
     from courtfeed.dagfactory import runtime
     from courtfeed.monitoring import freshness_alerts
 

@@ -58,7 +58,7 @@ def entity_assets(profile: Profile) -> dict:
     """
     from airflow.sdk import Asset
 
-    from courtfeed.config.loader import ConfigError, resolve_template
+    from courtfeed.config.files import ConfigError, resolve_template
 
     if profile.template not in _TEMPLATE_ENTITIES:  # many profiles share a template: read it once
         try:

@@ -82,13 +82,13 @@ def acks_root() -> Path:
 
 
 def load_profile(name: str) -> Profile:
-    from courtfeed.config.loader import load_profile_file, profiles_dir
+    from courtfeed.config.files import load_profile_file, profiles_dir
 
     return load_profile_file(profiles_dir() / f"{name}.yaml")
 
 
 def load_template(profile: Profile):
-    from courtfeed.config.loader import resolve_template
+    from courtfeed.config.files import resolve_template
 
     return resolve_template(profile.template)
 

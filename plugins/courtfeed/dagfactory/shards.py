@@ -17,7 +17,7 @@ import logging
 import zlib
 from pathlib import Path
 
-from courtfeed.config.loader import ConfigError, load_profile_file, profile_files
+from courtfeed.config.files import ConfigError, load_profile_file, profile_files
 from courtfeed.config.profile import Profile
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,7 @@ def run_doctor(
     """Every check for the chosen profiles (all when None); ``on_line`` sees each as it ends."""
     import logging
 
-    from courtfeed.config.loader import ConfigError, include_dir, load_profile_file, load_profiles
+    from courtfeed.config.files import ConfigError, include_dir, load_profile_file, load_profiles
     from courtfeed.doctor.alerting import check_slack, check_smtp
     from courtfeed.doctor.alerting import send_test_alert as send_alert
     from courtfeed.doctor.config import check_problems, check_template

@@ -11,7 +11,7 @@ from courtfeed.doctor.report import Recorder
 
 def check_problems(include: Path, known_connections: set[str] | None = None) -> list[str]:
     """Every problem `courtfeed check` reports: schema, cross references, expectations, exclude rules."""
-    from courtfeed.config.loader import check_all, load_template_file
+    from courtfeed.config.files import check_all, load_template_file
     from courtfeed.exclude import check_rule
     from courtfeed.validation import check_expectations
 
@@ -31,7 +31,7 @@ def check_problems(include: Path, known_connections: set[str] | None = None) -> 
 
 def check_template(profile: Profile, include: Path, problems: list[str], rec: Recorder) -> None:
     """The profile's template exists and neither it nor the profile has a `check` problem."""
-    from courtfeed.config.loader import ConfigError, resolve_template
+    from courtfeed.config.files import ConfigError, resolve_template
 
     try:
         resolve_template(profile.template, include / "templates")

@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.faults import kill_point
-from courtfeed.pipeline.frames import iter_record_batches
 from courtfeed.pipeline.map import over_threshold, records_file
+from courtfeed.pipeline.parquet_io import iter_record_batches
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.privacy import ValueFreeError, value_free
 from courtfeed.target import ledger
-from courtfeed.target.loader import Loader, created_ids
+from courtfeed.target.upsert import Loader, created_ids
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import pyarrow.compute as pc
 from courtfeed import progress
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
-from courtfeed.mapping import Mapper
-from courtfeed.pipeline.frames import ROW_COLUMN, RecordWriter, iter_row_batches
+from courtfeed.pipeline.parquet_io import ROW_COLUMN, RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, count_rejected_rows, rejected_rows, write_rejects
+from courtfeed.record_builder import Mapper
 
 
 def records_file(work: FileWork, entity: str) -> Path:

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 from courtfeed.config.template import Template
 from courtfeed.pipeline.acknowledge import acknowledgement
 from courtfeed.pipeline.fetch import DEFAULT_MAX_UNPACKED_MB, mark_duplicates, unpack_delivery
-from courtfeed.pipeline.frames import iter_records
 from courtfeed.pipeline.map import map_stage, over_threshold, records_file
+from courtfeed.pipeline.parquet_io import iter_records
 from courtfeed.pipeline.read import read_stage
 from courtfeed.pipeline.validate import validate_stage
 from courtfeed.pipeline.work import FileWork, sha256_of

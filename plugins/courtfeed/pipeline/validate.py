@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from courtfeed import progress
 from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
-from courtfeed.pipeline.frames import ROW_COLUMN
+from courtfeed.pipeline.parquet_io import ROW_COLUMN
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.rejects import Reject

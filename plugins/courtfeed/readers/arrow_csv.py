@@ -53,6 +53,8 @@ def open_arrow_csv(
         first = fh.readline()
     if not first.strip():
         return None  # leading blank lines or an empty file: the Python reader words it
+    if not first.endswith(("\n", "\r")):
+        return None  # a header and nothing after it: pyarrow cannot skip a line that never ends
     cells = next(csv.reader([first.rstrip("\r\n")], delimiter=delimiter, quotechar=quotechar))
     if not cells or not (cells[-1] or "").strip() or not any(c.strip() for c in cells):
         return None  # a blank last header cell: decided from the data by the Python reader

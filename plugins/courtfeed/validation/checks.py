@@ -11,7 +11,7 @@ from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from courtfeed.config.loader import ConfigError
+from courtfeed.config.files import ConfigError
 from courtfeed.config.template import Template
 from courtfeed.validation.suite import gx_severity
 

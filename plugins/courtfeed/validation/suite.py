@@ -22,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from courtfeed.config.loader import ConfigError
+from courtfeed.config.files import ConfigError
 from courtfeed.config.template import Template
 
 NOT_NULL = "expect_column_values_to_not_be_null"
@@ -35,7 +35,7 @@ META_KEY = "courtfeed"
 def suite_path(name: str, include_dir: Path | None = None) -> Path:
     """Where the named suite lives: include/expectations/<name>.json."""
     if include_dir is None:
-        from courtfeed.config.loader import include_dir as default_include_dir
+        from courtfeed.config.files import include_dir as default_include_dir
 
         include_dir = default_include_dir()
     return Path(include_dir) / "expectations" / f"{name}.json"

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from courtfeed.config.loader import ConfigError
+from courtfeed.config.files import ConfigError
 from courtfeed.rejects import Reject
 from courtfeed.validation.messages import mostly_message, row_message, table_message
 from courtfeed.validation.suite import META_KEY, template_columns_of

@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from courtfeed.config.loader import load_profiles
+from courtfeed.config.files import load_profiles
 from courtfeed.target import ledger
 from courtfeed.target.schema import UPLOAD_STATUSES
 from courtfeed.web import URL_PREFIX, queries

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from courtfeed.config.loader import ConfigError, check_all, load_profile_file, resolve_template
+from courtfeed.config.files import ConfigError, check_all, load_profile_file, resolve_template
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_check_command_exit_codes(include: Path):
 
 def test_check_warns_about_a_profile_that_skips_host_key_checks(include: Path):
     """Issue 10 finding 4: the opt-out is allowed, never silent."""
-    from courtfeed.config.loader import check_warnings
+    from courtfeed.config.files import check_warnings
 
     assert check_warnings(include) == []
     profile = include / "profiles" / "jury_summons.yaml"

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from courtfeed.target.ledger import start_upload
-from courtfeed.target.loader import LoadCounts, Loader, created_ids, natural_key
 from courtfeed.target.schema import entity_table
+from courtfeed.target.upsert import LoadCounts, Loader, created_ids, natural_key
 
 AGENCY = "metro-county"
 
@@ -334,7 +334,7 @@ def test_many_batches_in_one_transaction(engine):
 
 # --- PostgreSQL bulk path -------------------------------------------------------------------
 def test_postgres_loads_through_copy(pg_url, monkeypatch):
-    import courtfeed.target.loader as loader_module
+    import courtfeed.target.upsert as loader_module
     from courtfeed.target.db import engine_for, migrate
 
     copies = []

@@ -23,10 +23,10 @@ from courtfeed.config.fields import (
     stored_fields,
 )
 from courtfeed.config.template import FieldSpec, Template
-from courtfeed.pipeline.frames import ROW_COLUMN, entity_schema
+from courtfeed.pipeline.parquet_io import ROW_COLUMN, entity_schema
 from courtfeed.rejects import Reject
-from courtfeed.target.loader import blank_to_null
 from courtfeed.target.storable import unstorable
+from courtfeed.target.upsert import blank_to_null
 
 NAME_PARTS = ("first_name", "middle_name", "last_name", "suffix")
 
@@ -61,7 +61,7 @@ def field_source(batch: pa.RecordBatch, spec: FieldSpec, resolved: dict) -> pa.A
         return pa.nulls(n, pa.string())
     if len(columns) == 1:
         return batch.column(resolved[columns[0]])
-    from courtfeed.target.loader import WHITESPACE
+    from courtfeed.target.upsert import WHITESPACE
 
     parts = []
     for column in columns:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from courtfeed.automap import guess_type, match_header, propose
-from courtfeed.config.loader import load_template_file
+from courtfeed.config.files import load_template_file
 from courtfeed.pipeline.run import preview
+from courtfeed.template_proposal import guess_type, match_header, propose
 
 DEMO = Path(__file__).resolve().parents[1] / "include" / "demo"
 HEARINGS = "metro_hearings_20261128.txt"
