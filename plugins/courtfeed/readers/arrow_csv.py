@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from courtfeed.readers import table
 from courtfeed.readers.base import Batch, FileReader
 from courtfeed.readers.table import header_names
 from courtfeed.rejects import Reject
@@ -59,6 +60,8 @@ def open_arrow_csv(
     if not cells or not (cells[-1] or "").strip() or not any(c.strip() for c in cells):
         return None  # a blank last header cell: decided from the data by the Python reader
     columns = header_names(cells)
+    if not _fits_in_memory(Path(path), delimiter.encode(), quotechar.encode(), len(cells)):
+        return None
     return FileReader(
         columns=columns,
         encoding=encoding,
@@ -66,6 +69,52 @@ def open_arrow_csv(
         batches=_batches(Path(path), columns, delimiter, quotechar, batch_rows),
         header_row=1,
     )
+
+
+# The fast path holds one block's rows and rejects in memory; a file with many wrong-width lines
+# (every one a reject) or very long lines goes to the Python reader, which streams rejects to
+# disk and cuts batches by bytes (readers/table.py).
+MAX_RAGGED_LINES = 10_000
+
+
+def _fits_in_memory(path: Path, delimiter: bytes, quote: bytes, width: int) -> bool:
+    """Few wrong-width lines and no line longer than a quarter of a batch's byte bound.
+
+    Counted on the bytes (vectorised, chunked): delimiters outside quotes per line. Only called
+    on files _well_formed accepted, so no record spans two lines.
+    """
+    longest_allowed = table.MAX_BATCH_BYTES // 4
+    ragged = 0
+    line_start = 0  # offset of the current line's start within the file
+    pending = 0  # delimiters of the line in progress at the end of the previous chunk
+    offset = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(SCAN_BYTES):
+            data = np.frombuffer(chunk, dtype=np.uint8)
+            quoted = np.bitwise_xor.accumulate((data == quote[0]).astype(np.uint8)).astype(bool)
+            delims = np.cumsum((data == delimiter[0]) & ~quoted)
+            ends = np.flatnonzero(data == 10)
+            if len(ends):
+                per_line = np.diff(np.concatenate(([0], delims[ends])))
+                per_line[0] += pending
+                lengths = np.diff(np.concatenate(([line_start - offset - 1], ends)))
+                if int(lengths.max()) > longest_allowed:
+                    return False
+                # "\n" or "\r\n" alone: a blank spreadsheet row
+                blank = (lengths == 1) | ((lengths == 2) & (data[ends - 1] == 13))
+                # a trailing empty field (one delimiter too many) is accepted by the fast path
+                wrong = ~blank & (per_line != width - 1) & (per_line != width)
+                ragged += int(wrong[1:].sum()) if offset == 0 else int(wrong.sum())
+                if ragged > MAX_RAGGED_LINES:
+                    return False
+                line_start = offset + int(ends[-1]) + 1
+                pending = int(delims[-1] - delims[ends[-1]])
+            else:
+                pending += int(delims[-1]) if len(delims) else 0
+            if offset + len(chunk) - line_start > longest_allowed:
+                return False
+            offset += len(chunk)
+    return True
 
 
 def _well_formed(path: Path, quote: bytes) -> bool:
