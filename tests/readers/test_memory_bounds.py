@@ -7,6 +7,7 @@ RSS (ru_maxrss), so nothing the test process already holds is counted.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -26,8 +27,16 @@ def peak_mib(script: str, *args: object) -> tuple[int, str]:
         + textwrap.dedent(script)
         + ("\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
     )
+    # A clean environment: Airflow or courtfeed settings that other tests left in os.environ must
+    # not change what the child imports (and so its peak).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "COURTFEED", "_AIRFLOW"))}
     proc = subprocess.run(
-        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=900
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=900,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr
     peak = int(proc.stdout.rsplit("PEAK", 1)[1])
