@@ -5,6 +5,7 @@ every page, search, chart and card, and a client without a login gets 401 on eve
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -51,7 +52,10 @@ def fab_airflow(tmp_path_factory, demo_ledger):
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API_AUTH__JWT_SECRET": "test-only-jwt-secret-" + "x" * 16,
         "COURTFEED_INCLUDE": str(demo_ledger.include),
-        "COURTFEED_TARGET_URL": demo_ledger.target_url,
+        # The dashboard reads the ledger through the courtfeed_target connection, as deployed.
+        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(
+            {"conn_type": "sqlite", "host": demo_ledger.target_url.removeprefix("sqlite:///")}
+        ),
     }
     _airflow(env, "db", "migrate")
     _airflow(env, "dags", "reserialize")  # the profile DAGs, so FAB knows their DAG:<id> resources

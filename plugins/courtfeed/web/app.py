@@ -181,8 +181,8 @@ def _links(request: Request) -> dict:
 def create_app(*, target_url: str | None = None, require_airflow_login: bool = False) -> FastAPI:
     """The dashboard app.
 
-    target_url: the target database; by default the DAGs' own (Airflow connection courtfeed_target,
-    else COURTFEED_TARGET_URL, else the quickstart SQLite file), looked up on the first request.
+    target_url: the target database; by default the DAGs' own (the Airflow connection
+    courtfeed_target, required as for the tasks), looked up on the first request.
     require_airflow_login: accept only requests carrying an Airflow UI session or API token;
     the plugin turns it on, since the Airflow api-server does not guard plugin apps itself.
     """
