@@ -74,3 +74,19 @@ def test_quirky_files_fall_back(tmp_path, monkeypatch, content):
         )
         is None
     )
+
+
+def test_delimiters_inside_quotes_across_scan_chunks_are_not_counted(tmp_path, monkeypatch):
+    # The pre-scan reads in chunks: a quoted field cut by a chunk boundary keeps its quote state,
+    # so its delimiters do not make every line look ragged (which would refuse the fast path).
+    monkeypatch.setattr(arrow_csv, "SCAN_BYTES", 7)
+    monkeypatch.setattr(arrow_csv, "MAX_RAGGED_LINES", 0)
+    path = tmp_path / "quoted.txt"
+    path.write_text("A|B|C\n" + "".join(f'{i}|"x|y|z"|c\n' for i in range(20)), encoding="utf-8")
+
+    reader = arrow_csv.open_arrow_csv(
+        path, encoding="utf-8", delimiter="|", quotechar='"', header=True, skip_rows=0
+    )
+
+    assert reader is not None
+    assert sum(batch.table.num_rows for batch in reader.batches) == 20

@@ -48,7 +48,7 @@ def open_arrow_csv(
     """A FileReader over ``path`` whose batches carry ``table`` (Arrow), or None: use the Python reader."""
     if not header or skip_rows or codecs.lookup(encoding).name not in {codecs.lookup(e).name for e in _UTF8}:
         return None
-    if len(delimiter) != 1 or len(quotechar) != 1 or not _well_formed(Path(path), quotechar.encode()):
+    if len(delimiter) != 1 or len(quotechar) != 1:
         return None
     with open(path, encoding=encoding, newline="") as fh:
         first = fh.readline()
@@ -60,7 +60,7 @@ def open_arrow_csv(
     if not cells or not (cells[-1] or "").strip() or not any(c.strip() for c in cells):
         return None  # a blank last header cell: decided from the data by the Python reader
     columns = header_names(cells)
-    if not _fits_in_memory(Path(path), delimiter.encode(), quotechar.encode(), len(cells)):
+    if not _suits_fast_path(Path(path), delimiter.encode(), quotechar.encode(), len(cells)):
         return None
     return FileReader(
         columns=columns,
@@ -77,23 +77,33 @@ def open_arrow_csv(
 MAX_RAGGED_LINES = 10_000
 
 
-def _fits_in_memory(path: Path, delimiter: bytes, quote: bytes, width: int) -> bool:
-    """Few wrong-width lines and no line longer than a quarter of a batch's byte bound.
+def _suits_fast_path(path: Path, delimiter: bytes, quote: bytes, width: int) -> bool:
+    """One vectorised pass over the bytes (chunked): the file is well formed for pyarrow and its
+    rows stay small in memory.
 
-    Counted on the bytes (vectorised, chunked): delimiters outside quotes per line. Only called
-    on files _well_formed accepted, so no record spans two lines.
+    Well formed: no lone CR and no line with an odd number of quote characters (no record spans
+    two lines, so spreadsheet row numbers are line numbers). Small: at most MAX_RAGGED_LINES lines
+    whose count of delimiters outside quotes does not fit ``width``, and no line longer than a
+    quarter of a batch's byte bound (readers/table.py).
     """
+    q, d = quote[0], delimiter[0]
     longest_allowed = table.MAX_BATCH_BYTES // 4
-    ragged = 0
-    line_start = 0  # offset of the current line's start within the file
-    pending = 0  # delimiters of the line in progress at the end of the previous chunk
+    carry = 0  # quote parity of the line in progress at the end of the previous chunk
+    pending = 0  # delimiters outside quotes of that line so far
+    line_start = 0  # file offset where the line in progress starts
     offset = 0
+    ragged = 0
     with path.open("rb") as fh:
         while chunk := fh.read(SCAN_BYTES):
+            if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
+                if not (chunk.endswith(b"\r") and chunk.count(b"\r") == chunk.count(b"\r\n") + 1):
+                    return False
             data = np.frombuffer(chunk, dtype=np.uint8)
-            quoted = np.bitwise_xor.accumulate((data == quote[0]).astype(np.uint8)).astype(bool)
-            delims = np.cumsum((data == delimiter[0]) & ~quoted)
+            parity = np.bitwise_xor.accumulate((data == q).astype(np.uint8)) ^ carry
             ends = np.flatnonzero(data == 10)
+            if parity[ends].any():
+                return False  # a quote left open at the end of a line
+            delims = np.cumsum((data == d) & (parity == 0))
             if len(ends):
                 per_line = np.diff(np.concatenate(([0], delims[ends])))
                 per_line[0] += pending
@@ -113,28 +123,8 @@ def _fits_in_memory(path: Path, delimiter: bytes, quote: bytes, width: int) -> b
                 pending += int(delims[-1]) if len(delims) else 0
             if offset + len(chunk) - line_start > longest_allowed:
                 return False
-            offset += len(chunk)
-    return True
-
-
-def _well_formed(path: Path, quote: bytes) -> bool:
-    """No lone CR and no line with an odd number of quote characters (chunked, vectorised)."""
-    q = quote[0]
-    carry = 0  # quote parity of the line in progress at the end of the previous chunk
-    with path.open("rb") as fh:
-        while chunk := fh.read(SCAN_BYTES):
-            if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
-                if not (chunk.endswith(b"\r") and chunk.count(b"\r") == chunk.count(b"\r\n") + 1):
-                    return False
-            if quote not in chunk:
-                if carry and b"\n" in chunk:
-                    return False
-                continue
-            data = np.frombuffer(chunk, dtype=np.uint8)
-            parity = np.bitwise_xor.accumulate((data == q).astype(np.uint8)) ^ carry
-            if parity[data == 10].any():
-                return False
             carry = int(parity[-1])
+            offset += len(chunk)
     return carry == 0
 
 
