@@ -18,6 +18,7 @@ import yaml
 
 from courtfeed.target import ledger
 from courtfeed.target.db import engine_for, migrate
+from tests.e2e.feeds import target_connection_json
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
@@ -133,18 +134,10 @@ def rejected_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow
     sshd.put_file(user, "in/metro_hearings_broken.txt", broken_file(), mtime=old)
     include = write_include(tmp, hearings_profile("alert_hearings", "sftp_alerts", str(drop / "in")))
     db_url = sa.engine.make_url(postgres.create_database(f"t_alerts_{os.getpid()}"))
-    target = {
-        "conn_type": "postgres",
-        "host": db_url.host,
-        "port": db_url.port,
-        "login": db_url.username,
-        "password": db_url.password,
-        "schema": db_url.database,
-    }
     env = {
         **base_env(migrated_airflow, include, tmp / "staging", smtp_server),
         "AIRFLOW_CONN_SFTP_ALERTS": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
+        "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(db_url.render_as_string(hide_password=False)),
     }
     logs = Path(migrated_airflow) / "logs"
     started = time.time()

@@ -11,15 +11,15 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from tests.alerts.conftest import start_webhook
 from tests.alerts.test_dag_alerts import HEARINGS, base_env, hearings_profile, leaks, write_include
+from tests.e2e.feeds import target_connection_json
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -108,22 +108,8 @@ def pii(everyone: list[dict]) -> set[str]:
 @pytest.fixture(scope="module")
 def slack_webhook():
     """A Slack incoming-webhook endpoint on loopback that records what it is sent."""
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"path": self.path, "json": json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], received
+    port, received, server = start_webhook()
+    yield port, received
     server.shutdown()
 
 
@@ -174,18 +160,10 @@ def scanned_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow,
             )
         )
     engine.dispose()
-    target = {
-        "conn_type": "postgres",
-        "host": db_url.host,
-        "port": db_url.port,
-        "login": db_url.username,
-        "password": db_url.password,
-        "schema": db_url.database,
-    }
     env = {
         **base_env(migrated_airflow, include, tmp / "staging", smtp_server),
         "AIRFLOW_CONN_SFTP_PII": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(target),
+        "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(db_url.render_as_string(hide_password=False)),
         "AIRFLOW_CONN_SLACK_PII": json.dumps(
             {"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{port}/services", "password": "T0/B0/X"}
         ),

@@ -4,35 +4,20 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from courtfeed.config.profile import Profile
 from courtfeed.dagfactory import alerts
 from courtfeed.pipeline.work import FileWork
+from tests.alerts.conftest import start_webhook
 
 
 @pytest.fixture
 def webhook():
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's naming
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"path": self.path, "json": json.loads(body)})
-            self.send_response(200)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server.server_address[1], received
+    """A Slack incoming-webhook endpoint on loopback that records what it is sent."""
+    port, received, server = start_webhook()
+    yield port, received
     server.shutdown()
 
 

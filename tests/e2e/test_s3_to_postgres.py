@@ -12,18 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.feeds import dag_env, include_with, run_dag
+from tests.services.seaweedfs import object_keys
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-
-def object_keys(client, bucket: str, prefix: str = "") -> list[str]:
-    keys = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        keys += [o["Key"] for o in page.get("Contents", [])]
-    return sorted(keys)
 
 
 @pytest.fixture

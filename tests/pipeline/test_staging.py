@@ -11,18 +11,12 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.feeds import include_with
+from tests.services.seaweedfs import object_keys
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
 
 pytestmark = [pytest.mark.integration]
-
-
-def keys(client, bucket: str, prefix: str = "") -> list[str]:
-    out = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        out += [o["Key"] for o in page.get("Contents", [])]
-    return sorted(out)
 
 
 @pytest.fixture
@@ -49,7 +43,7 @@ def object_staging(tmp_path: Path, seaweedfs, monkeypatch):
     )
     yield {"client": client, "staging": staging, "target": target, "source": source}
     for bucket in (source, staging):
-        for key in keys(client, bucket):
+        for key in object_keys(client, bucket):
             client.delete_object(Bucket=bucket, Key=key)
         client.delete_bucket(Bucket=bucket)
 
@@ -71,7 +65,7 @@ def test_stages_of_one_file_on_two_machines(object_staging, tmp_path: Path, monk
     }
     on(0)
     works = tasks.fetch("staged_feed", remote, "run-1")
-    stored = keys(client, bucket, "staging/")
+    stored = object_keys(client, bucket, "staging/")
     assert any(k.endswith("/source/metro_hearings_20261128.txt") for k in stored), stored
     # Machine A keeps nothing once its task ended: the store is the only copy.
     assert not any(p.is_file() for p in machines[0].rglob("*"))
@@ -83,7 +77,7 @@ def test_stages_of_one_file_on_two_machines(object_staging, tmp_path: Path, monk
         assert all(Path(w["workdir"]).is_relative_to(here) for w in works)
         assert not any(p.is_file() for p in here.rglob("*"))
     assert [w["status"] for w in works] == ["loaded"]
-    stored = keys(client, bucket, "staging/")
+    stored = object_keys(client, bucket, "staging/")
     assert any(k.endswith(".parquet") for k in stored), stored
 
     on(1)
@@ -94,7 +88,7 @@ def test_stages_of_one_file_on_two_machines(object_staging, tmp_path: Path, monk
         assert conn.execute(sa.text("select count(*) from event")).scalar() == 220
         assert conn.execute(sa.text("select status from uploads")).scalars().all() == ["loaded"]
     engine.dispose()
-    assert keys(client, bucket, "staging/") == []  # finalize left nothing in the store
+    assert object_keys(client, bucket, "staging/") == []  # finalize left nothing in the store
 
 
 def test_retried_fetch_reuses_its_folder(object_staging, tmp_path: Path, monkeypatch):
@@ -110,5 +104,5 @@ def test_retried_fetch_reuses_its_folder(object_staging, tmp_path: Path, monkeyp
     first = tasks.fetch("staged_feed", remote, "run-1")
     again = tasks.fetch("staged_feed", remote, "run-1")  # the same task, retried
     assert first[0]["delivery_dir"] == again[0]["delivery_dir"]
-    folders = {"/".join(k.split("/")[:3]) for k in keys(client, bucket, "staging/")}
+    folders = {"/".join(k.split("/")[:3]) for k in object_keys(client, bucket, "staging/")}
     assert len(folders) == 1, folders

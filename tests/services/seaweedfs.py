@@ -216,3 +216,11 @@ def start_seaweedfs(start_timeout: float = 60.0) -> SeaweedFsService:
     raise RuntimeError(
         f"SeaweedFS S3 did not answer within {start_timeout:.0f} s; its log ends with:\n{tail}"
     )
+
+
+def object_keys(client, bucket: str, prefix: str = "") -> list[str]:
+    """Every key under prefix in bucket, sorted (all pages)."""
+    keys: list[str] = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    return sorted(keys)
