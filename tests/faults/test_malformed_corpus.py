@@ -9,7 +9,6 @@ import gzip
 import io
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -142,7 +141,6 @@ def test_every_malformed_file_ends_settled_with_a_ledger_row(tmp_path: Path):
     template.write_text(yaml.safe_dump(TEMPLATE))
     db = tmp_path / "target.db"
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     proc = subprocess.run(
         [sys.executable, str(HERE / "corpus_ingest.py"), str(folder), str(template), f"sqlite:///{db}"],
         capture_output=True,
@@ -150,8 +148,8 @@ def test_every_malformed_file_ends_settled_with_a_ledger_row(tmp_path: Path):
         timeout=600,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert proc.returncode == 0, proc.stderr[-4000:]
+    peak_kib = int(proc.stdout.rsplit("PEAK_KIB", 1)[1])
     results = [json.loads(line[7:]) for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     assert [r["file"] for r in results] == sorted(files)
     escaped = {r["file"]: r["traceback"][-600:] for r in results if "traceback" in r}
@@ -165,9 +163,7 @@ def test_every_malformed_file_ends_settled_with_a_ledger_row(tmp_path: Path):
         in_ledger = {row[0] for row in conn.execute(sa.text("select id from uploads"))}
     for r in results:
         assert set(r["uploads"]) <= in_ledger, r
-    # ru_maxrss is in KiB on Linux; the largest child so far is the corpus run (or an earlier,
-    # smaller one), so this bounds the corpus run's peak.
-    assert max(peak_kib, before) * 1024 < GIB
+    assert peak_kib * 1024 < GIB, f"peak {peak_kib // 1024} MiB"
 
 
 # --- hypothesis: whatever bytes arrive, a reader ends in rows or a clear FileRejected ----------

@@ -1,8 +1,9 @@
 """Memory stays flat in the file's shape: rejects are flushed, batches are cut by bytes, and an
 Excel sheet whose declared range is absurd is streamed instead of allocated.
 
-The peak tests run the real stages in a subprocess on files generated here and read its peak
-RSS (ru_maxrss), so nothing the test process already holds is counted.
+The peak tests run the real stages in a subprocess on files generated here and read the child's
+own high-water mark (VmHWM in /proc/self/status). Not ru_maxrss: Linux carries the forking
+parent's peak over exec into the child's ru_maxrss, so a large pytest process would be counted.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ PEAK_LIMIT_MIB = 400
 def peak_mib(script: str, *args: object) -> tuple[int, str]:
     """(peak RSS in MiB, stdout) of `python -c script args` run from the repository root."""
     code = (
-        "import resource, sys\n"
+        "import sys\n"
         + textwrap.dedent(script)
-        + ("\nprint('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+        + "\nhwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM:'))"
+        + "\nprint('PEAK', int(hwm.split()[1]) // 1024)\n"
     )
     # A clean environment: Airflow or courtfeed settings that other tests left in os.environ must
     # not change what the child imports (and so its peak).
