@@ -25,7 +25,9 @@ def main() -> None:
             result = {"file": path.name, "traceback": traceback.format_exc()}
         print("RESULT " + json.dumps(result), flush=True)
     # This process's own peak; ru_maxrss would include the parent's peak, carried over exec.
-    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    hwm = next(
+        line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:")
+    )
     print(f"PEAK_KIB {int(hwm.split()[1])}", flush=True)
 
 
