@@ -29,6 +29,7 @@ def main() -> None:
             "map_index": ti.map_index,
             "state": str(ti.state),
             "rendered": ti.rendered_map_index,
+            "try_number": ti.try_number,
         }
         for ti in run.get_task_instances()
     ]

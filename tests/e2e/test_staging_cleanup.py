@@ -66,6 +66,10 @@ def test_failed_run_leaves_no_staging(tmp_path: Path, seaweedfs, pg_url: str, mi
             },
             "template": "metro_hearings",
             "timezone": "America/Chicago",
+            # One retry, a second apart: the teardown must clean up after the last attempt, and
+            # the default backoff (30 s, doubling, three retries) would only make the test slow.
+            "retries": 1,
+            "retry_delay_seconds": 1,
         }
         env = dag_env(
             migrated_airflow,
@@ -77,6 +81,8 @@ def test_failed_run_leaves_no_staging(tmp_path: Path, seaweedfs, pg_url: str, mi
         result = run_dag_with_read_failing(env, "courtfeed__e2e_cleanup")
         states = {t["task_id"]: t["state"] for t in result["tasks"]}
         assert states["file.fetch"] == "success" and states["file.read"] == "failed", states
+        read_tries = [t["try_number"] for t in result["tasks"] if t["task_id"] == "file.read"]
+        assert read_tries == [2], result["tasks"]  # failed, retried, failed again
         assert result["state"] == "failed"
         staging = tmp_path / "staging"
         left = [p.relative_to(staging) for p in staging.rglob("*") if p.is_file()] if staging.exists() else []
