@@ -156,7 +156,7 @@ def _as_postgres(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, **kwargs)
 
 
-def start_postgres(start_timeout: int = 30) -> PostgresService:
+def start_postgres(start_timeout: int = 30, durable: bool = False) -> PostgresService:
     bin_dir = find_pg_bin()
     try:
         account = pwd.getpwnam("postgres")
@@ -220,11 +220,12 @@ def start_postgres(start_timeout: int = 30) -> PostgresService:
     # A free port can be taken before the server binds it: try a few.
     for _attempt in range(3):
         service.port = free_port()
-        # Durability is pointless for throwaway test data and costs seconds per test.
-        options = (
-            f"-p {service.port} -k {socket_dir} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        # Durability is pointless for throwaway test data and costs seconds per test, except for
+        # a server a test crashes on purpose: with synchronous_commit=off an immediate shutdown
+        # loses commits the client was already told about, as no production server would.
+        options = f"-p {service.port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = _as_postgres(
             [
                 str(bin_dir / "pg_ctl"),
