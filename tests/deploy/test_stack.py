@@ -12,6 +12,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from courtfeed.target.schema import TABLE_NAMES
 from tests.deploy.stack import REPO, close_sftp, hearings_file, upload, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.integration]
@@ -59,13 +60,14 @@ def rows_of(stack, agency: str, path_suffix: str) -> dict[str, list[tuple]]:
             )
         ]
         for entity in ENTITIES:
-            columns = [c["name"] for c in sa.inspect(conn).get_columns(entity) if c["name"] not in skip]
+            table = TABLE_NAMES[entity]  # "case" is stored in case_record
+            columns = [c["name"] for c in sa.inspect(conn).get_columns(table) if c["name"] not in skip]
             select = ", ".join(f'"{c}"' for c in columns)
             out[entity] = [
                 tuple(r)
                 for r in conn.execute(
                     sa.text(
-                        f'select {select} from "{entity}" where agency = :a and upload_id = any(:u) '
+                        f'select {select} from "{table}" where agency = :a and upload_id = any(:u) '
                         "order by natural_key"
                     ),
                     {"a": agency, "u": uploads},
