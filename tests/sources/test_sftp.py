@@ -261,3 +261,54 @@ def test_a_file_changed_after_listing_is_refused(sshd, sftp_conn, password_drop,
         sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n", mtime=OLD.timestamp())
         source.download(listed.path, tmp_path / "a.csv", expected=listed)
     assert (tmp_path / "a.csv").read_bytes() == b"a,b\n1,2\n"
+
+
+@pytest.mark.parametrize("after_load", ["archive", "delete"])
+def test_finalize_repeated_after_the_file_was_moved_succeeds(
+    sshd, sftp_conn, password_drop, tmp_path: Path, after_load
+):
+    """A finalize killed after it archived (or deleted) the file is retried: the retry finds the
+    file gone, says so, delivers the acknowledgement again and does not fail."""
+    from courtfeed.config.profile import Profile
+    from courtfeed.pipeline.finalize import finalize_stage
+    from courtfeed.pipeline.work import FileWork
+
+    sshd.put_file(PASSWORD_USER, "in/metro_hearings_a.txt", b"payload")
+    drop = str(password_drop / "in")
+    profile = Profile(
+        name="metro",
+        agency="metro",
+        template="metro_hearings",
+        source={"connection": sftp_conn, "directory": drop},
+        after_load=after_load,
+        archive_directory=f"{drop}/processed",
+        reports_directory=str(password_drop / "acks"),
+    )
+
+    def attempt() -> dict:
+        work = FileWork(
+            upload_id="0123456789abcdef",
+            name="metro_hearings_a.txt",
+            path=f"{drop}/metro_hearings_a.txt",
+            local_path=str(tmp_path / "staging" / "file"),
+            workdir=str(tmp_path / "staging"),
+            template="metro_hearings",
+            agency="metro",
+            profile="metro",
+            status="loaded",
+        )
+        with SftpSource(sftp_conn) as source:
+            return finalize_stage([work], profile, source, tmp_path / "acks")
+
+    first = attempt()
+    retried = attempt()  # as the retry of an attempt killed right after the move
+
+    assert first["actions"][0] in ("deleted", f"archived to {drop}/processed/metro_hearings_a.txt")
+    assert retried["actions"][0] == "already moved or deleted by an earlier attempt"
+    assert not Path(drop, "metro_hearings_a.txt").exists()
+    archived = sorted(p.name for p in Path(drop, "processed").glob("*")) if after_load == "archive" else []
+    assert archived == (["metro_hearings_a.txt"] if after_load == "archive" else [])  # not archived twice
+    assert sorted(p.name for p in (password_drop / "acks").iterdir()) == [
+        "metro_hearings_a.txt.01234567.ack.json",
+        "metro_hearings_a.txt.01234567.rejects.csv",
+    ]  # delivered by both attempts, under the same names

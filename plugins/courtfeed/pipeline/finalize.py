@@ -60,13 +60,20 @@ def finalize_stage(
         if profile.reports_directory:
             source.upload(ack_json, profile.reports_directory, ack_json.name)
             source.upload(ack_csv, profile.reports_directory, ack_csv.name)
-    if status in ("loaded", "partial", "duplicate"):
-        if profile.after_load == "delete":
-            source.delete(first.path)
-            actions.append("deleted")
-        elif profile.after_load == "archive" and profile.archive_directory:  # required by Profile
-            moved = source.move(first.path, profile.archive_directory)
-            actions.append(f"archived to {moved}")
+    settled = status in ("loaded", "partial", "duplicate")
+    removes = (settled and profile.after_load in ("delete", "archive")) or (
+        status == "rejected" and profile.error_directory
+    )
+    if removes and not source.exists(first.path):
+        # A retry after an attempt that was killed between the move and its end: the file was
+        # moved (or deleted) already, and moving it again would fail the task for nothing.
+        actions.append("already moved or deleted by an earlier attempt")
+    elif settled and profile.after_load == "delete":
+        source.delete(first.path)
+        actions.append("deleted")
+    elif settled and profile.after_load == "archive" and profile.archive_directory:  # required by Profile
+        moved = source.move(first.path, profile.archive_directory)
+        actions.append(f"archived to {moved}")
     elif status == "rejected" and profile.error_directory:
         moved = source.move(first.path, profile.error_directory)
         actions.append(f"moved to {moved}")

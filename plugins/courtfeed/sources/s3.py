@@ -108,7 +108,7 @@ class S3Source:
     def delete(self, path: str) -> None:
         self._call(f"delete {path}", self.client.delete_object, Bucket=self.bucket, Key=path)
 
-    def _exists(self, key: str) -> bool:
+    def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 
         try:
@@ -121,7 +121,7 @@ class S3Source:
         """Copy then delete: S3 has no rename."""
         name = posixpath.basename(path)
         folder = directory.strip("/")
-        target = f"{folder}/{collision_free(name, self._exists(f'{folder}/{name}'))}"
+        target = f"{folder}/{collision_free(name, self.exists(f'{folder}/{name}'))}"
         self._call(
             f"copy {path}",
             self.client.copy_object,

@@ -189,7 +189,7 @@ class SftpSource:
             except FileNotFoundError:
                 self._call(f"create {current}", self.sftp.mkdir, current)
 
-    def _exists(self, path: str) -> bool:
+    def exists(self, path: str) -> bool:
         try:
             self.sftp.stat(path)
             return True
@@ -200,7 +200,7 @@ class SftpSource:
         self._ensure_dir(directory)
         name = posixpath.basename(path)
         target = posixpath.join(
-            directory, collision_free(name, self._exists(posixpath.join(directory, name)))
+            directory, collision_free(name, self.exists(posixpath.join(directory, name)))
         )
         self._call(f"move {path}", self.sftp.rename, path, target)
         return target
