@@ -7,12 +7,14 @@ seven files in one run, hit by nine faults, must end exactly like a clean run.
   (the file killed at fetch);
 - the SFTP server (sshd) is stopped when one file's download starts (the file killed at read),
   and back a few seconds later;
-- one file: its load fails every time (no retry cures it).
+- one file: its load fails every time (no retry cures it);
+- one file: its fetch is SIGKILLed on every attempt, so no task records how it ended.
 
 After the retries the target's tables equal, row for row, those of a clean `courtfeed ingest`
 of the six good files, and the ledger holds one settled (loaded) row per file: nothing lost,
-nothing doubled. The ninth is parked: `failed` with its attempts, one alert mail, the remote
-file left in place, and the next run does not fetch it again. The faults come from
+nothing doubled. The last two are parked: `failed` with their attempts, one alert mail each (the
+killed one by the file group's teardown, pipeline/settle.py), the remote files left in place,
+and the next run does not fetch them again. The faults come from
 courtfeed.faults (test-only environment variables).
 """
 
@@ -38,7 +40,8 @@ HEARINGS = (
 )
 DAG_ID = "courtfeed__fault_matrix"
 KILLED = {"fetch": "f1", "read": "f2", "validate": "f3", "map": "f4", "load": "f5", "finalize": "f6"}
-PG_RESTART, SSHD_STOP, BROKEN = "f1", "f2", "f9"  # two files take two faults each
+PG_RESTART, SSHD_STOP, BROKEN, ALWAYS_KILLED = "f1", "f2", "f9", "f7"  # f1 and f2 take two faults each
+PARKED = (BROKEN, ALWAYS_KILLED)
 VOLATILE = {"id", "upload_id", "created_at", "updated_at"}
 
 # Part of `make test`; `make fault-test` runs it alone.
@@ -125,7 +128,7 @@ def faults_env(tmp_path: Path, postgres, pg_url: str, smtp_server):
         user = next(u for u, acc in sshd.users.items() if acc.private_key)
         drop = sshd.drop_dir(user) / "in"
         old = time.time() - 3600
-        stems = [*KILLED.values(), BROKEN]
+        stems = [*KILLED.values(), ALWAYS_KILLED, BROKEN]
         for index, stem in enumerate(stems):
             sshd.put_file(user, f"in/{name(stem)}", content(index), mtime=old)
         profile = {
@@ -164,6 +167,7 @@ def faults_env(tmp_path: Path, postgres, pg_url: str, smtp_server):
             "COURTFEED_FAULT_KILL": ",".join(f"{stage}:{name(stem)}" for stage, stem in KILLED.items()),
             "COURTFEED_FAULT_PAUSE": f"load:{name(PG_RESTART)},download:{name(SSHD_STOP)}",
             "COURTFEED_FAULT_FAIL": f"load:{name(BROKEN)}",
+            "COURTFEED_FAULT_KILL_ALWAYS": f"fetch:{name(ALWAYS_KILLED)}",
             "COURTFEED_FAULT_DIR": str(faults),
             "AIRFLOW_CONN_COURTFEED_SMTP": json.dumps(smtp_server.airflow_connection()),
             # Eight task processes parse the DAG file at once on a small shared machine.
@@ -220,7 +224,7 @@ def test_every_fault_ends_like_a_clean_run(faults_env, tmp_path: Path):
     clean.mkdir()
     template = resolve_template(str(REPO / "include" / "templates" / "metro_hearings.yaml"))
     for stem, remote in faults_env["files"].items():
-        if stem == BROKEN:
+        if stem in PARKED:
             continue
         local = clean / remote.name
         local.write_bytes(remote.read_bytes())
@@ -248,14 +252,18 @@ def test_every_fault_ends_like_a_clean_run(faults_env, tmp_path: Path):
         engine.dispose()
     retries = 3
     assert [(Path(p).name, s, a if s == "failed" else None) for p, s, a in ledger] == [
-        (name(stem), "failed", retries + 1) if stem == BROKEN else (name(stem), "loaded", None)
+        (name(stem), "failed", retries + 1) if stem in PARKED else (name(stem), "loaded", None)
         for stem in sorted(faults_env["files"])
     ], json.dumps([list(map(str, r)) for r in ledger])
-    assert faults_env["files"][BROKEN].exists()  # left where it was, for a reprocess
+    assert all(faults_env["files"][stem].exists() for stem in PARKED)  # left there, for a reprocess
     alerts = [m.subject for m in faults_env["smtp"].messages]
     assert [s for s in alerts if "load failed" in s] == [
         f"[courtfeed] fault_matrix: task file.load failed for {name(BROKEN)}"
     ]
+    # The killed fetch never ran its failure callback: the teardown parked the file and told us.
+    assert [s for s in alerts if "parked" in s] == [
+        f"[courtfeed] fault_matrix: file {name(ALWAYS_KILLED)} was parked"
+    ], alerts
 
     # The next run finds nothing new: the parked file is not fetched, failed and alerted again.
     af.api("POST", f"/dags/{DAG_ID}/dagRuns", json={"logical_date": None, "conf": {}})

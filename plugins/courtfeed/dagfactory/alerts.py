@@ -80,6 +80,22 @@ def rejected_file_alert(profile: str, work, log_url: str | None) -> Alert:
     return Alert(profile, f"[courtfeed] {profile}: file {work.name} was rejected", facts, log_url)
 
 
+def parked_file_alert(
+    profile: str, file_name: str, message: str, upload_id: str, log_url: str | None
+) -> Alert:
+    facts = [("Profile", profile), ("File", file_name), ("Status", "failed (parked)"), ("Reason", message)]
+    facts.append(("Upload id", upload_id))
+    return Alert(profile, f"[courtfeed] {profile}: file {file_name} was parked", facts, log_url)
+
+
+def after_teardown(profile: Profile, file_name: str, message: str, upload_id: str) -> list[str]:
+    """Called by the file group's teardown when it parked a file no task could settle."""
+    context, log_url = _current_context()
+    return send_quietly(
+        profile, parked_file_alert(profile.name, file_name, message, upload_id, log_url), context
+    )
+
+
 def volume_alert(profile: str, work, message: str, log_url: str | None) -> Alert:
     facts = [("Profile", profile), ("File", work.name), ("Volume", message), ("Upload id", work.upload_id)]
     return Alert(profile, f"[courtfeed] {profile}: file {work.name} is unusually small", facts, log_url)

@@ -286,11 +286,39 @@ def finalize(profile_name: str, works: list[dict]) -> dict:
 
 
 def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
-    """The file group's teardown: remove its delivery folder, here and in object storage, however
-    the file ended (loaded, rejected, failed, retries spent). Finalize removes it on success too."""
-    from courtfeed.pipeline.staging import Staging, delivery_id
+    """The file group's teardown, run however the file's tasks ended.
 
+    First it makes sure the ledger says how the file ended: a task killed on its last attempt
+    (or a fetch killed on every attempt) recorded nothing, so the file is parked here and alerted
+    once (pipeline/settle.py). Then it removes the delivery folder, here and in object storage
+    (finalize removes it on success too).
+    """
+    from courtfeed.dagfactory.alerts import after_teardown
+    from courtfeed.pipeline.fetch import new_work
+    from courtfeed.pipeline.settle import park_unsettled, parked_message
+    from courtfeed.pipeline.staging import Staging, delivery_id
+    from courtfeed.sources.base import RemoteFile
+
+    profile = runtime.load_profile(profile_name)
+    staging = Staging.from_env()
+    listed = new_work(
+        RemoteFile.from_dict(remote), profile, staging.local, forced=bool(remote.get("forced")), run_id=run_id
+    )
+    attempts = profile.retries + 1
+    unrecorded: Exception | None = None
+    try:
+        parked = park_unsettled(runtime.target_engine(), listed, attempts)
+    except Exception as exc:  # the target is down: still clean up, then fail so it shows
+        parked, unrecorded = None, exc
+        log.error(
+            "%s: how the file ended could not be checked in the ledger (%s)", listed.name, type(exc).__name__
+        )
+    if parked is not None:
+        log.error("upload %s: its tasks ended without settling it; parked", parked)
+        after_teardown(profile, listed.name, parked_message(attempts), parked)
     key = f"{profile_name}/{delivery_id(run_id, remote)}"
-    Staging.from_env().remove(key)
+    staging.remove(key)
     log.info("staging of %s removed", key)
+    if unrecorded is not None:
+        raise unrecorded
     return key

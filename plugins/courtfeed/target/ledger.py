@@ -238,6 +238,25 @@ def discard_failed_attempt(conn: Connection, upload_id: str) -> bool:
     return bool(removed)
 
 
+def run_uploads(conn: Connection, profile: str | None, path: str, run_id: str | None) -> list[dict]:
+    """The ledger rows one DAG run wrote for a delivered file (its payloads, for a zip)."""
+    rows = conn.execute(
+        select(uploads.c.id, uploads.c.status, uploads.c.attempts).where(
+            _profile_is(profile), uploads.c.path == path, uploads.c.run_id == run_id
+        )
+    )
+    return [_as_dict(row) for row in rows]
+
+
+def mark_parked(conn: Connection, upload_ids: list[str], message: str, attempts: int) -> None:
+    """Settle failed rows that still say "retried" as parked, with the attempts made."""
+    conn.execute(
+        update(uploads)
+        .where(uploads.c.id.in_(upload_ids), uploads.c.status == "failed")
+        .values(message=message, attempts=attempts, finished_at=utc_now())
+    )
+
+
 def set_ack_path(conn: Connection, upload_id: str, ack_path: str) -> None:
     """Note where the upload's acknowledgement was written (known only after the load commits)."""
     conn.execute(update(uploads).where(uploads.c.id == upload_id).values(ack_path=ack_path))
