@@ -56,7 +56,9 @@ def _listed(env: str, point: str, file_name: str) -> bool:
 
 
 def kill_point(point: str, file_name: str) -> None:
-    if _first_time(KILL_ENV, point, file_name, "killed") is not None or _listed(KILL_ALWAYS_ENV, point, file_name):
+    if _first_time(KILL_ENV, point, file_name, "killed") is not None or _listed(
+        KILL_ALWAYS_ENV, point, file_name
+    ):
         os.kill(os.getpid(), signal.SIGKILL)
     if _listed(FAIL_ENV, point, file_name):
         raise InjectedFault(f"injected fault at {point}")

@@ -90,3 +90,63 @@ def test_a_timeout_is_recorded_like_any_failure(tmp_path: Path, target, monkeypa
     with engine.connect() as conn:
         status = conn.execute(sa.text("select status, attempts, message from uploads")).one()
     assert status[:2] == ("failed", 2) and status[2].startswith("map failed: AirflowTaskTimeout")
+
+
+class FlakySource:
+    """A source whose download fails until told otherwise (a dropped connection, a locked file)."""
+
+    kind = "sftp"
+    working = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def download(self, path, local, expected=None):
+        from courtfeed.sources.base import SourceError
+
+        if not FlakySource.working:
+            raise SourceError("download refused")
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_bytes(b"DEF_ID|DEF_LNAME\nD1|Smith\n")
+
+
+def test_a_failing_fetch_keeps_one_row_per_file_and_a_good_retry_removes_it(
+    tmp_path: Path, target, monkeypatch
+):
+    from courtfeed.config.profile import Profile
+    from courtfeed.sources.base import SourceError
+
+    _url, engine = target
+    profile = Profile.model_validate(
+        {
+            "name": "metro_hearings",
+            "agency": "metro",
+            "source": {"connection": "sftp_metro", "directory": "/drop"},
+            "template": "metro_hearings",
+        }
+    )
+    monkeypatch.setenv("COURTFEED_STAGING", str(tmp_path / "staging"))
+    monkeypatch.setattr(runtime, "load_profile", lambda _name: profile)
+    monkeypatch.setattr(runtime, "open_source", lambda _profile: FlakySource())
+    remote = {"path": "/drop/hearings.txt", "size": 26, "mtime": MTIME.isoformat()}
+
+    def rows():
+        with engine.connect() as conn:
+            return [(r["status"], r["attempts"], r["message"]) for r in ledger.recent_uploads(conn)]
+
+    FlakySource.working = False
+    for current in (1, 2):
+        monkeypatch.setattr(runtime, "attempt", lambda current=current: (current, 3))
+        with pytest.raises(SourceError):
+            tasks.fetch("metro_hearings", remote, "manual__1")
+        # one row for the file, whatever the attempt: the same upload id every time
+        assert rows() == [("failed", current, f"fetch failed: SourceError; attempt {current} of 3; retried")]
+
+    FlakySource.working = True
+    monkeypatch.setattr(runtime, "attempt", lambda: (3, 3))
+    (fetched,) = tasks.fetch("metro_hearings", remote, "manual__1")
+    assert rows() == []  # the later stages write the file's row
+    assert fetched["upload_id"] == tasks.listed_work(profile, remote, "manual__1", tmp_path).upload_id

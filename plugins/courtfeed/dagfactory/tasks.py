@@ -118,35 +118,55 @@ def _key_material(profile) -> tuple[str | None, str | None]:
     return extra.get("private_key") or conn.password, extra.get("passphrase")
 
 
+def listed_work(profile, remote: dict, run_id: str | None, staging_root: Path):
+    """The delivery as the listing saw it, with the upload id every attempt of its fetch shares."""
+    from courtfeed.pipeline.fetch import delivery_upload_id, new_work
+    from courtfeed.sources.base import RemoteFile
+
+    return new_work(
+        RemoteFile.from_dict(remote),
+        profile,
+        staging_root,
+        forced=bool(remote.get("forced")),
+        run_id=run_id,
+        upload_id=delivery_upload_id(profile.name, run_id or "", remote),
+    )
+
+
 def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
-    """Download one delivery; returns one work per payload (a zip's members, or the file itself)."""
-    from courtfeed.pipeline.fetch import fetch_stage, new_work
+    """Download one delivery; returns one work per payload (a zip's members, or the file itself).
+
+    A failed attempt is recorded like one of the later stages' (retried, then parked), under the
+    delivery's upload id; a successful one removes that record before the payloads go on.
+    """
+    from courtfeed.pipeline.fetch import fetch_stage
     from courtfeed.pipeline.staging import Staging, delivery_id, rebase
     from courtfeed.pipeline.work import FileWork
-    from courtfeed.sources.base import RemoteFile
+    from courtfeed.target import ledger
 
     profile = runtime.load_profile(profile_name)
     staging = Staging.from_env()
-    work = new_work(
-        RemoteFile.from_dict(remote),
-        profile,
-        staging.local,
-        forced=bool(remote.get("forced")),
-        run_id=run_id,
-    )
+    work = listed_work(profile, remote, run_id, staging.local)
     # One folder per file and run, whatever the attempt: a retry starts from an empty one.
     key = f"{profile.name}/{delivery_id(run_id, remote)}"
     work = FileWork.from_dict(rebase(work.to_dict(), Path(work.workdir), staging.local / key))
     private_key, passphrase = _key_material(profile)
-    with staging.fetching(key), runtime.open_source(profile) as source:
-        works = fetch_stage(
-            work,
-            source,
-            runtime.target_engine(),
-            max_unpacked_mb=profile.max_unpacked_mb,
-            private_key=private_key,
-            passphrase=passphrase,
-        )
+    try:
+        with staging.fetching(key), runtime.open_source(profile) as source:
+            works = fetch_stage(
+                work,
+                source,
+                runtime.target_engine(),
+                max_unpacked_mb=profile.max_unpacked_mb,
+                private_key=private_key,
+                passphrase=passphrase,
+            )
+    except BaseException as exc:
+        if isinstance(exc, Exception) or _stopped_by_airflow(exc):
+            _settle_failure(work, "fetch", exc, load=False)
+        raise
+    with runtime.target_engine().begin() as conn:
+        ledger.discard_failed_attempt(conn, work.upload_id)
     log.info(
         "delivery %s: fetched %d bytes, sha256 %s, %d payload(s)",
         work.upload_id,
@@ -294,16 +314,12 @@ def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
     (finalize removes it on success too).
     """
     from courtfeed.dagfactory.alerts import after_teardown
-    from courtfeed.pipeline.fetch import new_work
     from courtfeed.pipeline.settle import park_unsettled, parked_message
     from courtfeed.pipeline.staging import Staging, delivery_id
-    from courtfeed.sources.base import RemoteFile
 
     profile = runtime.load_profile(profile_name)
     staging = Staging.from_env()
-    listed = new_work(
-        RemoteFile.from_dict(remote), profile, staging.local, forced=bool(remote.get("forced")), run_id=run_id
-    )
+    listed = listed_work(profile, remote, run_id, staging.local)
     attempts = profile.retries + 1
     unrecorded: Exception | None = None
     try:

@@ -21,10 +21,24 @@ from courtfeed.sources.base import RemoteFile, Source
 DEFAULT_MAX_UNPACKED_MB = Profile.model_fields["max_unpacked_mb"].default
 
 
+def delivery_upload_id(profile_name: str, run_id: str, remote: dict) -> str:
+    """The upload id of one listed file in one DAG run: the same for every attempt of its fetch,
+    so a failed attempt's ledger row is replaced by the next attempt's, not added to."""
+    from courtfeed.pipeline.staging import delivery_id
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"courtfeed:{profile_name}/{delivery_id(run_id, remote)}"))
+
+
 def new_work(
-    remote: RemoteFile, profile: Profile, staging_root: Path, *, forced: bool, run_id: str | None
+    remote: RemoteFile,
+    profile: Profile,
+    staging_root: Path,
+    *,
+    forced: bool,
+    run_id: str | None,
+    upload_id: str | None = None,
 ) -> FileWork:
-    upload_id = str(uuid.uuid4())
+    upload_id = upload_id or str(uuid.uuid4())
     workdir = staging_root / profile.name / upload_id
     return FileWork(
         upload_id=upload_id,

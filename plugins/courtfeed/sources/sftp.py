@@ -199,9 +199,7 @@ class SftpSource:
     def move(self, path: str, directory: str) -> str:
         self._ensure_dir(directory)
         name = posixpath.basename(path)
-        target = posixpath.join(
-            directory, collision_free(name, self.exists(posixpath.join(directory, name)))
-        )
+        target = posixpath.join(directory, collision_free(name, self.exists(posixpath.join(directory, name))))
         self._call(f"move {path}", self.sftp.rename, path, target)
         return target
 
