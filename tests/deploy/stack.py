@@ -27,6 +27,7 @@ COMPOSE_FILE = REPO / "docker-compose.yaml"
 STACK_OVERRIDE = Path(__file__).with_name("compose.stack.yaml")
 PROJECT = "courtfeedstack"
 AGENCIES = ("agencya", "agencyb")
+WATCHED_PROFILE = "stack_watched"
 WORKERS = 2
 
 
@@ -182,6 +183,7 @@ class Stack:
         (include / "profiles").mkdir()
         for agency in AGENCIES:
             (include / "profiles" / f"stack_{agency}.yaml").write_text(yaml.safe_dump(profile_for(agency)))
+        (include / "profiles" / f"{WATCHED_PROFILE}.yaml").write_text(yaml.safe_dump(watched_profile()))
         logs = self.run_dir / "logs"
         logs.mkdir()
         for path in (self.run_dir, include, logs, users):
@@ -333,12 +335,26 @@ def profile_for(agency: str) -> dict:
         },
         "template": "metro_hearings",
         "timezone": "America/Chicago",
+        # Runs only when the test triggers them; the watched profile below covers pickup.
+        "pickup": "schedule",
         "schedule": None,
         "enabled": True,
         "after_load": "archive",
         "archive_directory": f"/{agency}/processed",
         "error_directory": f"/{agency}/errors",
         "reports_directory": f"/{agency}/acks",
+    }
+
+
+def watched_profile() -> dict:
+    """Agency A's calendar files, with nothing but the folder, a keyword and the template set:
+    pickup, ages, intervals and retries are the defaults a new profile gets."""
+    return {
+        "name": WATCHED_PROFILE,
+        "agency": "agencya",
+        "source": {"connection": "sftp_dropbox", "directory": "/agencya/drop", "keywords": ["calendar"]},
+        "template": "metro_hearings",
+        "timezone": "America/Chicago",
     }
 
 

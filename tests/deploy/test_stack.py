@@ -7,13 +7,15 @@ what earlier ones loaded (the clean run is the reference for the killed run).
 
 from __future__ import annotations
 
+import random
 import time
+from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
 from courtfeed.target.schema import TABLE_NAMES
-from tests.deploy.stack import REPO, close_sftp, hearings_file, upload, wait_for
+from tests.deploy.stack import REPO, WATCHED_PROFILE, close_sftp, hearings_file, upload, wait_for
 
 pytestmark = [pytest.mark.stack, pytest.mark.integration]
 
@@ -25,6 +27,7 @@ ENTITIES = ("client", "case", "event")
 # Each task costs a worker process start and a DAG parse: about 10 s on an idle 2-core host,
 # over a minute when other jobs load it (load average 37 measured here).
 RUN_TIMEOUT = 1200
+PICKUP_SLA_SECONDS = 120
 
 
 def run_profile(stack, agency: str, on_running=None) -> tuple[dict, list[dict]]:
@@ -75,6 +78,21 @@ def rows_of(stack, agency: str, path_suffix: str) -> dict[str, list[tuple]]:
             ]
     engine.dispose()
     return out
+
+
+def ledger_rows(stack, agency: str, name: str) -> list[tuple]:
+    """(path, status, finished_at) of the agency's uploads of one file."""
+    engine = sa.create_engine(stack.target_url())
+    with engine.connect() as conn:
+        rows = [
+            tuple(r)
+            for r in conn.execute(
+                sa.text("select path, status, finished_at from uploads where agency = :a and path like :p"),
+                {"a": agency, "p": f"%/{name}"},
+            )
+        ]
+    engine.dispose()
+    return rows
 
 
 def ledger(stack, agency: str) -> list[tuple]:
@@ -163,6 +181,38 @@ def test_a_worker_killed_mid_load_loses_and_duplicates_nothing(stack):
     for entity in ENTITIES:
         assert len(after_kill[entity]) == len(clean[entity]) > 0, entity
         assert after_kill[entity] == clean[entity], entity
+
+
+# -- pickup: loaded within two minutes of landing, with the default profile settings ----------
+
+
+def test_a_file_dropped_at_a_random_moment_is_picked_up_within_two_minutes(stack):
+    api = stack.api()
+    dag_id = f"courtfeed__{WATCHED_PROFILE}"
+    wait_for(f"DAG {dag_id} parsed", lambda: api.dag(dag_id), timeout=180, interval=3)
+    api.request("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+    time.sleep(random.uniform(5, 25))  # a random moment within the watch's 20 s listing cycle
+    assert api.request("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"] == []  # idle: no runs
+
+    name = "metro_calendar_20261130.txt"
+    landed = time.time()
+    upload(stack, "agencya", {name: DEMO.read_bytes()})
+
+    def queued():
+        runs = api.request("GET", f"/dags/{dag_id}/dagRuns")["dag_runs"]
+        return runs[0] if runs else None
+
+    run = wait_for(f"a run of {dag_id}", queued, timeout=PICKUP_SLA_SECONDS + 60, interval=1)
+    picked_up = datetime.fromisoformat(run["queued_at"].replace("Z", "+00:00")).timestamp() - landed
+
+    def loaded():
+        return [r for r in ledger_rows(stack, "agencya", name) if r[1] == "loaded"] or None
+
+    ((_, _, finished_at),) = wait_for(f"{name} loaded", loaded, timeout=RUN_TIMEOUT, interval=2)
+    stack.timings["landing -> run queued"] = picked_up
+    stack.timings["landing -> loaded"] = finished_at.timestamp() - landed
+    assert run["run_type"] == "asset_triggered", run
+    assert picked_up < PICKUP_SLA_SECONDS, picked_up
 
 
 # -- teardown ----------------------------------------------------------------------------------
