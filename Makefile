@@ -28,10 +28,10 @@ stop:
 	@bash scripts/stop_demo.sh
 
 ## test: every test, with the real services it starts (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium,
-## Airflow, a Docker engine), the live fault matrix and the Docker stack included. The slowest tests
-## are listed at the end, to keep an eye on the time.
+## Airflow, a Docker engine), the live fault matrix and the Docker stack included. tests/deploy runs
+## beside the rest (scripts/run_tests.sh); the slowest tests are listed at the end of each half.
 test: $(STAMP) system-deps
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q --durations=25 $(PYTEST_ARGS)
+	PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh
 
 ## fault-test: only the live fault matrix: SIGKILL of each stage, PostgreSQL restarted, sshd stopped
 fault-test: $(STAMP) system-deps

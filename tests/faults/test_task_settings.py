@@ -15,7 +15,15 @@ import yaml
 from courtfeed.config.files import check_all
 
 REPO = Path(__file__).resolve().parents[2]
-PER_FILE = ("file.fetch", "file.read", "file.validate", "file.map", "file.load", "file.finalize")
+PER_FILE = (
+    "file.fetch",
+    "file.read",
+    "file.validate",
+    "file.map",
+    "file.load",
+    "file.finalize",
+    "file.clean_staging",
+)
 
 
 def include_with(tmp_path: Path, **changes) -> Path:

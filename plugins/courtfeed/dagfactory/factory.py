@@ -252,8 +252,9 @@ def build_dag(profile: Profile):
             _label(work)
             return run(name, work)
 
+        # Retried like the others: it reads the ledger, which may be restarting just then.
         @teardown
-        @task(task_id="clean_staging", **per_file)
+        @task(task_id="clean_staging", **per_file_retries, **per_file)
         def clean_staging(remote: dict) -> str:
             from courtfeed.dagfactory.tasks import clean_staging as run
 

@@ -103,3 +103,14 @@ def attempt() -> tuple[int, int]:
         return 1, 1
     current = int(getattr(ti, "try_number", 1) or 1)
     return current, max(int(getattr(ti, "max_tries", 0) or 0) + 1, current)
+
+
+def per_file_attempts(profile: Profile) -> int:
+    """How many attempts the running DAG gives each per-file task (they share one setting): read
+    from the DAG itself, which may differ from the profile (a test's dag.test with retries off)."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return int(get_current_context()["dag"].get_task("file.load").retries or 0) + 1
+    except Exception:  # outside a task
+        return profile.retries + 1

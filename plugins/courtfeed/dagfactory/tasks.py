@@ -320,7 +320,7 @@ def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
     profile = runtime.load_profile(profile_name)
     staging = Staging.from_env()
     listed = listed_work(profile, remote, run_id, staging.local)
-    attempts = profile.retries + 1
+    attempts = runtime.per_file_attempts(profile)
     unrecorded: Exception | None = None
     try:
         parked = park_unsettled(runtime.target_engine(), listed, attempts)
