@@ -32,7 +32,11 @@ PROFILE = Profile.model_validate(
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'target.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    url = (
+        f"sqlite:///{tmp_path / 'target.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     engine = engine_for(url)
     migrate(engine)
     yield engine
@@ -48,7 +52,9 @@ def rows(engine) -> list[tuple]:
     with engine.connect() as conn:
         return [
             tuple(r)
-            for r in conn.execute(sa.text("select id, status, attempts, message, run_id from uploads order by id"))
+            for r in conn.execute(
+                sa.text("select id, status, attempts, message, run_id from uploads order by id")
+            )
         ]
 
 
@@ -58,7 +64,9 @@ def offered_again(engine) -> bool:
         return not ledger.processed_identities(conn, "nightly", [identity])
 
 
-def an_attempt_that_failed(engine, attempts: int | None, status: str = "failed", run_id: str = "run_1") -> str:
+def an_attempt_that_failed(
+    engine, attempts: int | None, status: str = "failed", run_id: str = "run_1"
+) -> str:
     work = listed(run_id)
     work.end(status, "read failed: RuntimeError; attempt 1 of 4; retried")
     record_ended(engine, work, attempts=attempts)
