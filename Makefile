@@ -28,8 +28,8 @@ stop:
 	@bash scripts/stop_demo.sh
 
 ## test: every test, with the real services it starts (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium,
-## Airflow, a Docker engine), the live fault matrix and the Docker stack included. tests/deploy runs
-## beside the rest (scripts/run_tests.sh); the slowest tests are listed at the end of each half.
+## Airflow, a Docker engine), the live fault matrix and the Docker stack included. tests/deploy and
+## tests/e2e run beside the rest (scripts/run_tests.sh); the slowest tests are listed for each half.
 test: $(STAMP) system-deps
 	PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh
 
