@@ -347,6 +347,39 @@ def wait_for_runs(api: AirflowApi, dag_ids: list[str], since: datetime, timeout:
         time.sleep(3)
 
 
+FILE_STAGES = ("fetch", "read", "validate", "map", "load", "finalize")
+
+
+def per_file_task_seconds(task_instances: list[dict]) -> dict[str, dict[str, float]]:
+    """Seconds each file's stages ran (fetch ... finalize, every attempt), from a run's task
+    instances as the REST API lists them; the file is the task's rendered map index."""
+    out: dict[str, dict[str, float]] = {}
+    for ti in task_instances:
+        group, _, stage = str(ti.get("task_id", "")).partition(".")
+        if group != "file" or stage not in FILE_STAGES or ti.get("duration") is None:
+            continue
+        name = str(ti.get("rendered_map_index") or ti.get("map_index"))
+        stages = out.setdefault(name, {})
+        stages[stage] = stages.get(stage, 0.0) + float(ti["duration"])
+    return out
+
+
+def print_task_times(api: AirflowApi, dag_ids: list[str], since: datetime) -> None:
+    """What each demo file cost in task time, the figure README's "Small files" section quotes."""
+    lines = []
+    for dag_id in dag_ids:
+        for run in runs_since(api, dag_id, since):
+            path = f"/dags/{dag_id}/dagRuns/{run['dag_run_id']}/taskInstances"
+            tis = api.request("GET", path, params={"limit": 500}).get("task_instances", [])
+            for name, stages in per_file_task_seconds(tis).items():
+                detail = ", ".join(f"{s} {stages[s]:.1f}" for s in FILE_STAGES if s in stages)
+                lines.append(f"  {name:36} {sum(stages.values()):6.1f} s  ({detail})")
+    if lines:
+        print()
+        print("Task time per file, fetch to finalize:")
+        print("\n".join(lines))
+
+
 def print_summary(env: dict[str, str], states: dict[str, str]) -> None:
     print()
     print("DAG runs:")
@@ -444,6 +477,8 @@ def run(args: argparse.Namespace, started: Started) -> int:
         start_runs(api, dag_ids, since)
         states = wait_for_runs(api, dag_ids, since, args.run_timeout)
     print_summary(env, states)
+    if dag_ids:
+        print_task_times(api, dag_ids, since)
 
     user, password = admin_login()
     print()
