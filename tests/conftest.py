@@ -92,3 +92,22 @@ def migrated_airflow(airflow_home: str) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return airflow_home
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target_url(request, tmp_path) -> str:
+    """A load target on each backend: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'target.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def engine(target_url):
+    """An engine on target_url with the schema migrated to head."""
+    from courtfeed.target.db import engine_for, migrate
+
+    engine = engine_for(target_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()

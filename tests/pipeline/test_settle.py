@@ -17,7 +17,6 @@ from courtfeed.pipeline.load import record_ended
 from courtfeed.pipeline.settle import park_unsettled
 from courtfeed.sources.base import RemoteFile
 from courtfeed.target import ledger
-from courtfeed.target.db import engine_for, migrate
 
 MTIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 PROFILE = Profile.model_validate(
@@ -28,19 +27,6 @@ PROFILE = Profile.model_validate(
         "template": "metro_hearings",
     }
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path: Path):
-    url = (
-        f"sqlite:///{tmp_path / 'target.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    engine = engine_for(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def listed(run_id: str = "run_1"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from courtfeed.config.files import resolve_template
@@ -32,17 +31,10 @@ def _payments(path: Path, rows: int = 2000) -> dict[str, int]:
     return bad
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'target.db'}"
-    return request.getfixturevalue("pg_url")
-
-
-def test_unstorable_values_reject_their_rows_and_the_rest_loads(tmp_path: Path, url: str):
+def test_unstorable_values_reject_their_rows_and_the_rest_loads(tmp_path: Path, target_url: str):
     data = tmp_path / "payments.csv"
     bad = _payments(data)
-    out = ingest(data, resolve_template("county_payments"), url, agency="county")
+    out = ingest(data, resolve_template("county_payments"), target_url, agency="county")
     assert out["status"] == "partial", out["message"]
     by_row = {r["row"]: r for r in out["rejects"]}
     assert set(by_row) == set(bad.values())
@@ -55,7 +47,7 @@ def test_unstorable_values_reject_their_rows_and_the_rest_loads(tmp_path: Path, 
     for reject in out["rejects"]:  # the message names the limit, never the value
         assert "1000000000000" not in reject["message"] and "999999" not in reject["message"]
     assert out["counts"]["payment"]["created"] == 2000 - 3
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(target_url)
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from payment")).scalar() == 2000 - 3
     engine.dispose()

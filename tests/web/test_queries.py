@@ -15,19 +15,6 @@ from courtfeed.web import queries
 TODAY = date(2026, 11, 20)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request, tmp_path):
-    url = (
-        f"sqlite:///{tmp_path / 'target.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("pg_url")
-    )
-    engine = engine_for(url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
-
-
 def add_upload(
     conn, *, profile="p1", path="/in/a.csv", status="loaded", finished_at=None, loaded=0, rejected=0
 ):
