@@ -80,33 +80,24 @@ def rows_of(stack, agency: str, path_suffix: str) -> dict[str, list[tuple]]:
     return out
 
 
-def ledger_rows(stack, agency: str, name: str) -> list[tuple]:
-    """(path, status, finished_at) of the agency's uploads of one file."""
+def target_rows(stack, sql: str, **params) -> list[tuple]:
+    """Rows of one query on the stack's target database."""
     engine = sa.create_engine(stack.target_url())
     with engine.connect() as conn:
-        rows = [
-            tuple(r)
-            for r in conn.execute(
-                sa.text("select path, status, finished_at from uploads where agency = :a and path like :p"),
-                {"a": agency, "p": f"%/{name}"},
-            )
-        ]
+        rows = [tuple(r) for r in conn.execute(sa.text(sql), params)]
     engine.dispose()
     return rows
+
+
+def ledger_rows(stack, agency: str, name: str) -> list[tuple]:
+    """(path, status, finished_at) of the agency's uploads of one file."""
+    sql = "select path, status, finished_at from uploads where agency = :a and path like :p"
+    return target_rows(stack, sql, a=agency, p=f"%/{name}")
 
 
 def ledger(stack, agency: str) -> list[tuple]:
-    engine = sa.create_engine(stack.target_url())
-    with engine.connect() as conn:
-        rows = [
-            tuple(r)
-            for r in conn.execute(
-                sa.text("select path, status, rows_loaded from uploads where agency = :a order by path"),
-                {"a": agency},
-            )
-        ]
-    engine.dispose()
-    return rows
+    sql = "select path, status, rows_loaded from uploads where agency = :a order by path"
+    return target_rows(stack, sql, a=agency)
 
 
 # The drop box's own guarantees (key logins, no links, agencies apart) are tested on the running
