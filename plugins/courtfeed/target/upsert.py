@@ -7,11 +7,11 @@ one COPY streamed from Arrow's CSV writer; SQLite: executemany), then ONE statem
                 WHEN MATCHED AND <fields> IS DISTINCT FROM ... THEN UPDATE ... WHEN NOT MATCHED THEN INSERT
     SQLite:     INSERT ... SELECT ... ON CONFLICT (agency, natural_key) DO UPDATE ... WHERE ... IS NOT ...
 
-Ids come from the database (gen_random_uuid() on PostgreSQL, randomblob() on SQLite) and are not
-returned: created/updated are counted in SQL, unchanged is the rest, and the ids of the created
-records are read back by upload id when the acknowledgement is written (created_ids()). Only the
-fields the records carry are compared and written, so a template that does not map a field never
-blanks it.
+Ids come from the database (time-ordered UUIDs, target/record_ids.py) and are not returned:
+created/updated are counted in SQL, unchanged is the rest, and the ids of the created records
+are read back by upload id when the acknowledgement is written (created_ids()). Only the fields
+the records carry are compared and written, so a template that does not map a field never blanks
+it.
 
 Duplicate natural keys inside one load: the last record wins; the earlier ones are counted as
 unchanged, so created + updated + unchanged always equals the number of records passed in.
@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 
 from courtfeed.config.fields import EVENT_FALLBACK_KEY, NATURAL_KEYS, VIRTUAL_FIELDS, stored_fields
+from courtfeed.target.record_ids import id_params, new_id_sql
 from courtfeed.target.schema import UtcDateTime, entity_table, uploads, utc_now
 
 KEY_SEPARATOR = "|"
@@ -404,7 +405,13 @@ class Loader:
         )
 
     def _params(self) -> dict:
-        return {"agency": self.agency, "upload": self.upload_id, "template": self.template, "now": self.now}
+        return {
+            "agency": self.agency,
+            "upload": self.upload_id,
+            "template": self.template,
+            "now": self.now,
+            **id_params(),
+        }
 
     def _upsert_postgres(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
         """One MERGE (PostgreSQL 15+): the planner joins the stage to the table as it sees fit
@@ -441,7 +448,7 @@ class Loader:
             ["id", "agency", "natural_key", *cols, "upload_id", "template", "created_at", "updated_at"]
         )
         insert_values = ", ".join(
-            ["gen_random_uuid()::text", ":agency", "src.natural_key", *(f"src.{c}" for c in cols)]
+            [new_id_sql("postgresql", "src.ord"), ":agency", "src.natural_key", *(f"src.{c}" for c in cols)]
             + [":upload", ":template", ":now", ":now"]
         )
         self.conn.execute(
@@ -455,11 +462,7 @@ class Loader:
         return int(created), int(updated)
 
     def _upsert_sqlite(self, target: Table, stage: Table, names: list[str]) -> tuple[int, int]:
-        new_id = (
-            "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)"
-            " || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-'"
-            " || hex(randomblob(6)))"
-        )
+        new_id = new_id_sql("sqlite", "src.ord")
         quote = self.conn.dialect.identifier_preparer.quote
         t = quote(target.name)
         params = self._params()
