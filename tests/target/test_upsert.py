@@ -374,3 +374,16 @@ def test_postgres_loads_through_copy(pg_url, monkeypatch):
     assert notes == ["line\nbreak\tand \\ backslash"]
     assert moved == "Courtroom 9"
     engine.dispose()
+
+
+def test_created_ids_streams_every_created_id_in_natural_key_order(engine):
+    # PostgreSQL reads them through COPY TO STDOUT, SQLite through a cursor: same answer.
+    clients = [{"reference": f"D-{i:06d}"} for i in reversed(range(12_345))]
+    _start(engine, "u1")
+    _load(engine, "u1", "client", clients)
+    _start(engine, "u2")
+    _load(engine, "u2", "client", clients[:100] + [{"reference": "D-new"}])  # 100 unchanged, 1 new
+    rows = _rows(engine, "client")
+    first = _created_ids(engine, "client", "u1")
+    assert first == [rows[key]["id"] for key in sorted(rows) if key != "D-new"]
+    assert _created_ids(engine, "client", "u2") == [rows["D-new"]["id"]]

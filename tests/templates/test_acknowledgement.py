@@ -88,3 +88,18 @@ def test_ack_json_and_rejects_csv(tmp_path: Path, template_file):
     assert len(ack2["created_ids"]["client"]) == 1
     assert ack2["created_ids"]["client"][0] not in client_ids
     assert rejects2 == []
+
+
+def test_created_ids_are_written_in_blocks_as_one_valid_json_list(tmp_path: Path):
+    from courtfeed.pipeline.acknowledge import IDS_PER_WRITE, write_acknowledgement
+    from courtfeed.pipeline.work import FileWork
+
+    work = FileWork("u-1", "f.csv", "/drop/f.csv", str(tmp_path / "f.csv"), str(tmp_path), "t", "a")
+    work.status, work.counts = "loaded", {"client": {}, "event": {}, "case": {}}
+    ids = {
+        "client": [f"id-{i}" for i in range(2 * IDS_PER_WRITE + 1)],  # a block boundary and one more
+        "event": ['quote " and \\ backslash', "é"],  # escaped exactly as json.dumps would
+        "case": [],
+    }
+    json_path, _ = write_acknowledgement(work, tmp_path / "acks", lambda entity: iter(ids[entity]))
+    assert json.loads(json_path.read_text(encoding="utf-8"))["created_ids"] == ids

@@ -11,12 +11,15 @@ import csv
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from itertools import islice
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.rejects import Reject
 
 REJECTS_IN_JSON = 1_000  # the CSV has them all
+IDS_PER_WRITE = 10_000
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Bytes of the delivered file's name kept in an acknowledgement's name: with ".<upload id>",
@@ -80,8 +83,13 @@ def _write_json(path: Path, ack: dict, created_ids: Callable[[str], Iterable[str
         fh.write(body[: body.rindex("}")].rstrip() + ',\n  "created_ids": {')
         for i, entity in enumerate(entities):
             fh.write(("," if i else "") + f"\n    {json.dumps(entity)}: [")
-            for j, id_ in enumerate(created_ids(entity)):
-                fh.write(("," if j else "") + f"\n      {json.dumps(id_)}")
+            ids = iter(created_ids(entity))
+            separator = "\n      "
+            # In blocks, quoted by json's C encoder (json.dumps of a str): a write and a dumps
+            # per id took longer than reading the ids from the database.
+            while block := list(islice(ids, IDS_PER_WRITE)):
+                fh.write(separator + ",\n      ".join(map(encode_basestring_ascii, block)))
+                separator = ",\n      "
             fh.write("\n    ]")
         fh.write("\n  }\n}")
 
