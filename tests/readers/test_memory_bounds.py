@@ -134,3 +134,53 @@ def test_an_xlsx_with_a_cell_at_a1048576_stays_under_400_mib(tmp_path: Path):
     # the stray cell's row has no value under COL_2 and is read like any other row
     assert "PREVIEW 6 []" in out
     assert peak < PEAK_LIMIT_MIB, f"peak {peak} MiB"
+
+
+def _stage_peak(tmp_path: Path, rows: int) -> tuple[int, str]:
+    """Peak of the read and validate stages over a generated pipe file of ``rows`` rows, whose
+    template has only row-local expectations (not null, a regex)."""
+    path = tmp_path / f"hearings_{rows}.txt"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("DEF_ID|DEF_LNAME|CASE_NO|HEARING_DATE|COURTROOM|NOTES\n")
+        fh.writelines(
+            f"D{i:08d}|Name{i % 977}|24-CR-{i}|03/{1 + i % 28:02d}/2026|Room {i % 40}|{'x' * (i % 30)}\n"
+            for i in range(rows)
+        )
+    template = tmp_path / "flat.yaml"
+    template.write_text(
+        "name: flat\nformat: {delimiter: '|'}\nreject_threshold: 1\n"
+        "fields:\n"
+        "  client.reference: {column: DEF_ID, required: true}\n"
+        "  client.last_name: {column: DEF_LNAME, required: true}\n"
+        "  case.number: {column: CASE_NO, required: true}\n"
+        "expectations:\n"
+        "  - {type: expect_column_values_to_match_regex, kwargs: {column: CASE_NO, regex: '^[0-9]{2}-[A-Z]{2}-[0-9]+$'}}\n",
+        encoding="utf-8",
+    )
+    return peak_mib(
+        """
+        from pathlib import Path
+        from courtfeed.config.files import load_template_file
+        from courtfeed.pipeline.read import read_stage
+        from courtfeed.pipeline.run import local_work
+        from courtfeed.pipeline import validate
+        validate.PART_ROWS = 50_000  # many parts in both files: flat means flat over parts too
+        template = load_template_file(Path(sys.argv[2]))
+        work = read_stage(local_work(Path(sys.argv[1]), template, Path(sys.argv[3]), agency="a"), template)
+        work = validate.validate_stage(work, template)
+        print("STAGES", work.rows_read, work.status)
+        """,
+        path,
+        template,
+        tmp_path / f"work_{rows}",
+    )
+
+
+def test_read_and_row_rules_stay_flat_in_the_files_length(tmp_path: Path):
+    # Before: Arrow's streaming CSV reader held what it had read ahead, and GX got every row of
+    # the columns in one frame; 8x the rows then cost hundreds of MiB more.
+    small, out_small = _stage_peak(tmp_path, 200_000)
+    large, out_large = _stage_peak(tmp_path, 1_600_000)
+
+    assert "STAGES 200000 None" in out_small and "STAGES 1600000 None" in out_large
+    assert large - small < 60, f"200,000 rows peaked at {small} MiB, 1,600,000 at {large} MiB"

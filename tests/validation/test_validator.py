@@ -209,3 +209,52 @@ def test_an_unmet_mostly_is_a_file_problem_and_a_met_one_rejects_nothing(
     assert [r.row for r in result.rejects] == [None, 3, 4]
     assert result.file_rejects[0].message.startswith("50.0% of the rows fail it (does not match the pattern")
     assert "at most 30%" in result.file_rejects[0].message
+
+
+def _as_tuples(problems):
+    return [(p.row, p.column, p.rule, p.message) for p in problems]
+
+
+def test_row_local_rules_in_parts_find_exactly_what_one_run_finds(make_frame):
+    from courtfeed.validation.validator import is_row_local
+
+    suite = {
+        "name": "parts",
+        "expectations": [
+            {"type": NOT_NULL, "kwargs": {"column": "def_lname"}},
+            {"type": REGEX, "kwargs": {"column": "Case No", "regex": "^[0-9]{2}-[A-Z]{2}-[0-9]+$"}},
+            # need the whole column: evaluated once over every row, never part by part
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "DEF_ID"}},
+            {"type": REGEX, "kwargs": {"column": "STATUS", "regex": "^S", "mostly": 0.99}},
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 25}},
+            # the file lacks it: one file-level problem, not one per part
+            {"type": NOT_NULL, "kwargs": {"column": "NOT_IN_FILE"}},
+        ],
+    }
+    assert [is_row_local(item) for item in suite["expectations"]] == [True, True, False, False, False, True]
+    changes = {
+        (1, "def_lname"): None,
+        (6, "Case No"): "bad",
+        (13, "Case No"): "x",
+        (17, "STATUS"): "POSTPONED",
+    }
+    changes |= {(4, "DEF_ID"): "D100019", (14, "def_lname"): " "}  # row 4 repeats row 19's id
+    frame = make_frame(20, changes)
+    rows = list(range(2, 22))
+    validator = Validator(suite)
+
+    whole = validator.validate(frame, rows)
+    parts = [(frame.iloc[i : i + 3], rows[i : i + 3]) for i in range(0, 20, 3)]  # 7 parts
+    in_parts = validator.validate_in_parts(frame, rows, parts)
+
+    assert _as_tuples(in_parts.rejects) == _as_tuples(whole.rejects)
+    found = {(p.row, p.rule) for p in whole.rejects}
+    assert {(3, NOT_NULL), (16, NOT_NULL), (8, REGEX), (15, REGEX)} <= found
+    assert {(6, "expect_column_values_to_be_unique"), (21, "expect_column_values_to_be_unique")} <= found
+    file_level = [(p.column, p.rule) for p in whole.rejects if p.row is None]
+    assert len(file_level) == 3
+    assert set(file_level) == {
+        ("NOT_IN_FILE", NOT_NULL),
+        ("STATUS", REGEX),
+        (None, "expect_table_row_count_to_be_between"),
+    }

@@ -37,6 +37,17 @@ _ARROW_TYPES = {
 }
 
 
+def open_staged(path: Path) -> pq.ParquetFile:
+    """A staged Parquet file for reading batch by batch.
+
+    pre_buffer is off: with it, pyarrow keeps the buffered column chunks of every row group it
+    has read until the file is closed, so reading a file batch by batch still cost memory in
+    proportion to the file (1.6M rows: Arrow memory grew from 39 to 111 MB over the validate
+    stage; 12 MB without it).
+    """
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
 def entity_schema(entity: str, names: list[str]) -> pa.Schema:
     kinds = {f.name: f.kind for f in ENTITY_FIELDS[entity]}
     return pa.schema([(n, _ARROW_TYPES.get(kinds.get(n, "text"), pa.string())) for n in names])
@@ -73,14 +84,12 @@ class RowWriter:
 def iter_row_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The staged rows as Arrow record batches: one string column per source column (null for
     an empty cell) and ``__row__`` (int64), the spreadsheet row number of each row."""
-    pf = pq.ParquetFile(path)
-    yield from pf.iter_batches(batch_size=batch_rows)
+    yield from open_staged(path).iter_batches(batch_size=batch_rows)
 
 
 def iter_rows(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[pd.DataFrame, list[int]]]:
     """Batches of (frame of str/None cells, spreadsheet row numbers)."""
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=batch_rows):
+    for batch in open_staged(path).iter_batches(batch_size=batch_rows):
         cols = {
             name: pd.Series(batch.column(i).to_pylist(), dtype=object)
             for i, name in enumerate(batch.schema.names)
@@ -135,15 +144,14 @@ def iter_record_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Itera
     """An entity's staged records as Arrow batches (nothing when the entity got no records)."""
     if not path.exists():
         return
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows)
+    yield from open_staged(path).iter_batches(batch_size=batch_rows)
 
 
 def iter_records(path: Path, entity: str, batch_rows: int = BATCH_ROWS) -> Iterator[list[dict]]:
     if not path.exists():
         return
     decimals = [f.name for f in ENTITY_FIELDS[entity] if f.kind == "decimal"]
-    pf = pq.ParquetFile(path)
-    for batch in pf.iter_batches(batch_size=batch_rows):
+    for batch in open_staged(path).iter_batches(batch_size=batch_rows):
         records = batch.to_pylist()
         for d in decimals:
             if d in batch.schema.names:

@@ -1,10 +1,17 @@
 """Run a suite from build_suite() over a whole file with Great Expectations and return rejects.
 
-One Validator per file, one GX run over the whole file: table-level expectations (row count,
-uniqueness, compound uniqueness, ``mostly``, aggregates, value sets) see every row, as a GX user
-expects. Memory stays bounded because GX gets only the columns the suite reads
-(``needed_columns``), Arrow-backed; rules about the table's set of columns run apart on an
-empty frame that has every column. GX itself is imported only when a Validator is built.
+One Validator per file. Expectations see the whole file, as a GX user expects, in one of three
+GX runs:
+
+- rules about the table's set of columns run on an empty frame that has every column;
+- row-local rules (ROW_LOCAL: each row is judged on its own cells, and no ``mostly``) may run
+  part by part (``validate_in_parts``): the answer is the same for any split, and memory stays
+  that of one part however long the file is;
+- every other rule (row count, uniqueness, compound uniqueness, ``mostly``, aggregates, value
+  sets, ordering) runs once over every row of the columns it reads (``needed_columns``), so
+  its memory grows with the file and those columns.
+
+GX itself is imported only when a Validator is built.
 
 What a result means:
 
@@ -37,7 +44,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +70,32 @@ RESULT_FORMAT = {
 }
 # expectations about the table's set of columns: they need every column of the batch
 WHOLE_TABLE_PREFIXES = ("expect_table_columns_", "expect_table_column_count_")
+# Expectations that judge each row on its own cells: split the rows any way, the failing rows
+# are the same. Uniqueness, ordering (increasing/decreasing), aggregates and anything not named
+# here need the whole column, so they are evaluated over the whole file at once.
+ROW_LOCAL = frozenset(
+    {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_null",
+        "expect_column_values_to_match_regex",
+        "expect_column_values_to_not_match_regex",
+        "expect_column_values_to_match_regex_list",
+        "expect_column_values_to_not_match_regex_list",
+        "expect_column_values_to_be_in_set",
+        "expect_column_values_to_not_be_in_set",
+        "expect_column_values_to_be_between",
+        "expect_column_values_to_match_strftime_format",
+        "expect_column_values_to_be_dateutil_parseable",
+        "expect_column_values_to_be_json_parseable",
+        "expect_column_value_lengths_to_be_between",
+        "expect_column_value_lengths_to_equal",
+        "expect_column_pair_values_to_be_equal",
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "expect_column_pair_values_to_be_in_set",
+        "expect_select_column_values_to_be_unique_within_record",
+        "expect_multicolumn_sum_to_equal",
+    }
+)
 
 
 @dataclass
@@ -98,44 +131,61 @@ def _is_about_columns(item: dict) -> bool:
     return str(item["type"]).startswith(WHOLE_TABLE_PREFIXES)
 
 
+def is_row_local(item: dict) -> bool:
+    """The expectation judges each row alone: any split of the rows gives the same failures."""
+    mostly = (item.get("kwargs") or {}).get("mostly")
+    return str(item["type"]) in ROW_LOCAL and (mostly is None or float(mostly) >= 1)
+
+
 class Validator:
     """Validates one file (or a slice of it) against one suite (a dict from build_suite)."""
 
     def __init__(self, suite: dict):
         self.suite = suite
         expectations = list(suite.get("expectations", []))
-        self._columns = {
-            str(c) for item in expectations for c in template_columns_of(item.get("kwargs") or {})
-        }
-        self._conditions = [
-            str((item.get("kwargs") or {}).get("row_condition") or "")
-            for item in expectations
-            if (item.get("kwargs") or {}).get("row_condition")
-        ]
         # GX fingerprints the whole frame (hashing every cell) before each run, and memory must
         # not grow with the file's width: rules about the table's columns run on their own, on
         # an empty frame with every column; the rest see only the columns they read.
         about_columns = [item for item in expectations if _is_about_columns(item)]
         about_rows = [item for item in expectations if not _is_about_columns(item)]
-        self._shape = (
-            self._build_definition({**suite, "expectations": about_columns}) if about_columns else None
-        )
-        self._definition = (
-            self._build_definition({**suite, "expectations": about_rows}) if about_rows else None
-        )
+        local = [item for item in about_rows if is_row_local(item)]
+        whole = [item for item in about_rows if not is_row_local(item)]
+        self._conditions = [
+            str((item.get("kwargs") or {}).get("row_condition") or "")
+            for item in about_rows
+            if (item.get("kwargs") or {}).get("row_condition")
+        ]
+        self._reads = {
+            "whole": {str(c) for item in whole for c in template_columns_of(item.get("kwargs") or {})},
+            "local": {str(c) for item in local for c in template_columns_of(item.get("kwargs") or {})},
+        }
+        self._columns = self._reads["whole"] | self._reads["local"]
+        self._shape = self._define(suite, about_columns)
+        self._whole = self._define(suite, whole)
+        self._local = self._define(suite, local)
+
+    def _define(self, suite: dict, expectations: list[dict]) -> Any:
+        return self._build_definition({**suite, "expectations": expectations}) if expectations else None
 
     @property
     def has_rules(self) -> bool:
-        return self._shape is not None or self._definition is not None
+        return any(d is not None for d in (self._shape, self._whole, self._local))
 
-    def needed_columns(self, columns: Sequence[str]) -> list[str]:
-        """The frame columns (of ``columns``, in their order) the row rules read."""
-        wanted = set(self._columns)
-        for condition in self._conditions:
-            # row_condition is free text ('STATUS=="X"'): keep every column it names
-            wanted.update(
-                c for c in columns if re.search(rf"(?<![\w]){re.escape(str(c))}(?![\w])", condition)
-            )
+    @property
+    def has_whole_file_rules(self) -> bool:
+        """Some rule needs every row at once (see the module's docstring)."""
+        return self._whole is not None
+
+    def needed_columns(self, columns: Sequence[str], rules: str = "all") -> list[str]:
+        """The frame columns (of ``columns``, in their order) the row rules read: all of them, or
+        only the ``"whole"``-file or the row-``"local"`` rules'."""
+        wanted = set(self._columns if rules == "all" else self._reads[rules])
+        if rules == "all" or self._reads[rules]:
+            for condition in self._conditions:
+                # row_condition is free text ('STATUS=="X"'): keep every column it names
+                wanted.update(
+                    c for c in columns if re.search(rf"(?<![\w]){re.escape(str(c))}(?![\w])", condition)
+                )
         return [c for c in columns if str(c) in wanted]
 
     @staticmethod
@@ -174,34 +224,83 @@ class Validator:
         ``frame`` may hold only ``needed_columns``; ``all_columns`` then names every column of
         the file, for the rules about the table's columns (default: the frame's columns).
         """
-        if len(row_numbers) != len(frame):
-            raise ValueError(f"{len(row_numbers)} row numbers for a batch of {len(frame)} rows")
+        return self.validate_in_parts(frame, row_numbers, [(frame, row_numbers)], all_columns)
+
+    def validate_in_parts(
+        self,
+        whole: pd.DataFrame | None,
+        whole_rows: RowNumbers | None,
+        parts: Iterable[tuple[pd.DataFrame, RowNumbers]],
+        all_columns: Sequence[str] | None = None,
+    ) -> ValidationResult:
+        """One file: ``whole`` (every row; at least the whole-file rules' columns, or None when
+        there are none) and the same rows again as ``parts``, each with its spreadsheet row
+        numbers, for the row-local rules. The result is the same as validate() over the file."""
         outcome = ValidationResult()
-        runs = []
+        if whole is not None and whole_rows is not None and len(whole_rows) != len(whole):
+            raise ValueError(f"{len(whole_rows)} row numbers for a batch of {len(whole)} rows")
         if self._shape is not None:
             import pandas as pd
 
-            names = list(all_columns) if all_columns is not None else list(frame.columns)
+            if all_columns is not None:
+                names = list(all_columns)
+            elif whole is not None:
+                names = list(whole.columns)
+            else:
+                raise ValueError("the rules about the file's columns need all_columns or the whole frame")
             empty = pd.DataFrame({name: pd.Series([], dtype="str") for name in names}, columns=names)
-            runs.append((self._shape, empty))
-        if self._definition is not None:
-            needed = set(self.needed_columns(list(frame.columns)))
-            projected = frame[[c for c in frame.columns if c in needed]]
-            runs.append((self._definition, normalise_blanks(projected, self._columns)))
-        for definition, prepared in runs:
-            run = definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
-            present = {str(c) for c in prepared.columns}
-            for result in run.results:
-                if result.success:
-                    continue
-                config = result.expectation_config
-                severity = getattr(config.severity, "value", config.severity) or "critical"
-                target = outcome.rejects if severity == "critical" else outcome.warnings
-                target.extend(_rejects_for(config, result, row_numbers, present))
+            self._run(self._shape, empty, [], outcome)
+        if self._whole is not None:
+            if whole is None or whole_rows is None:
+                raise ValueError("whole-file rules need the whole frame")
+            self._run(self._whole, self._prepared(whole, "whole"), whole_rows, outcome)
+        if self._local is not None:
+            local = ValidationResult()
+            for frame, rows in parts:
+                if len(rows) != len(frame):
+                    raise ValueError(f"{len(rows)} row numbers for a batch of {len(frame)} rows")
+                self._run(self._local, self._prepared(frame, "local"), rows, local)
+            # A problem of the file (a column the rule reads is missing) is found in every part:
+            # it is reported once.
+            outcome.rejects.extend(_once(local.rejects))
+            outcome.warnings.extend(_once(local.warnings))
         # GX returns results in no useful order; the agency reads rejects row by row
         for problems in (outcome.rejects, outcome.warnings):
             problems.sort(key=_reading_order)
         return outcome
+
+    def _prepared(self, frame: pd.DataFrame, rules: str) -> pd.DataFrame:
+        needed = set(self.needed_columns(list(frame.columns), rules))
+        projected = frame[[c for c in frame.columns if c in needed]]
+        return normalise_blanks(projected, self._reads[rules])
+
+    @staticmethod
+    def _run(
+        definition: Any, prepared: pd.DataFrame, row_numbers: RowNumbers, outcome: ValidationResult
+    ) -> None:
+        run = definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
+        present = {str(c) for c in prepared.columns}
+        for result in run.results:
+            if result.success:
+                continue
+            config = result.expectation_config
+            severity = getattr(config.severity, "value", config.severity) or "critical"
+            target = outcome.rejects if severity == "critical" else outcome.warnings
+            target.extend(_rejects_for(config, result, row_numbers, present))
+
+
+def _once(problems: list[Reject]) -> list[Reject]:
+    """Row problems as they are; file problems (row None) without repeats."""
+    seen: set[tuple] = set()
+    out = []
+    for problem in problems:
+        if problem.row is None:
+            key = (problem.column, problem.rule, problem.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(problem)
+    return out
 
 
 def _reading_order(reject: Reject) -> tuple:
