@@ -86,8 +86,23 @@ def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float
     return get, copy
 
 
-def courtfeed_once(pg, sshd, user, remote: str, db: str) -> tuple[float, int, dict]:
-    """courtfeed through the DAG's stage functions (bench.stages), from the SFTP server."""
+ENTITY_TABLES = ("client", "contact", "case_record", "event")
+
+
+def schema_floor(pg, db: str) -> float:
+    """Seconds PostgreSQL itself takes to write the records courtfeed loaded into empty copies
+    of the same tables, with the same indexes (INSERT ... SELECT, nothing crosses the wire):
+    what any loader into this schema pays, however fast the rest of it is."""
+    copies = "; ".join(f"CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL)" for t in ENTITY_TABLES)
+    pg.psql(copies, database=db)
+    inserts = "; ".join(f"INSERT INTO floor_{t} SELECT * FROM {t}" for t in ENTITY_TABLES)
+    seconds, _ = timed([pg.psql_path, pg.dsn(db), "-v", "ON_ERROR_STOP=1", "-c", inserts])
+    return seconds
+
+
+def courtfeed_once(pg, sshd, user, remote: str, db: str, floor: bool = False) -> tuple[float, int, dict]:
+    """courtfeed through the DAG's stage functions (bench.stages), from the SFTP server; with
+    ``floor``, the result also carries the schema floor of what it loaded."""
     pg.psql(f"DROP DATABASE IF EXISTS {db}")
     pg.psql(f"CREATE DATABASE {db}")
     env = {**os.environ, f"AIRFLOW_CONN_{CONN_ID.upper()}": sshd.airflow_connection_json(user)}
@@ -95,6 +110,8 @@ def courtfeed_once(pg, sshd, user, remote: str, db: str) -> tuple[float, int, di
         wall, rss = timed([PY, "-m", "bench.stages", CONN_ID, remote, pg.url_for(db)], env=env, stdout=out)
         out.seek(0)
         result = json.loads(out.read().strip().splitlines()[-1])
+    if floor and result["status"] == "loaded":
+        result["schema_floor_seconds"] = schema_floor(pg, db)
     pg.psql(f"DROP DATABASE {db}")
     if result["status"] != "loaded":
         raise RuntimeError(f"courtfeed run ended {result['status']}: {result['message']}")
@@ -114,10 +131,11 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
     from tests.services import KEY_USER
 
     remote = place(sshd, KEY_USER, data)
-    gets, copies, floors, walls, rsses, stage_runs = [], [], [], [], [], []
+    gets, copies, floors, walls, rsses, stage_runs, schema = [], [], [], [], [], [], []
     for run in range(runs):
         get, copy = floor_once(pg, sshd, KEY_USER, remote, OUT / "floor" / data.name, f"bench_copy_{run}")
-        wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_ingest_{run}")
+        wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_ingest_{run}", floor=True)
+        schema.append(result["schema_floor_seconds"])
         gets.append(get)
         copies.append(copy)
         floors.append(get + copy)
@@ -126,7 +144,8 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
         stage_runs.append(result["seconds"])
         print(
             f"  run {run + 1}: floor {get + copy:.1f} s (sftp get {get:.1f} + \\copy {copy:.1f}), "
-            f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']} peak MiB after: "
+            f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']}, schema floor "
+            f"{result['schema_floor_seconds']:.1f} s, peak MiB after: "
             f"{result.get('peak_mib_after')}",
             flush=True,
         )
@@ -142,6 +161,10 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
         "courtfeed_rows_per_second": round(rows / wall),
         "courtfeed_peak_rss_mib_max": max(rsses),
         "ratio_to_floor": round(wall / floor, 1),
+        # Writing the same records into the same indexed tables inside PostgreSQL: the part of
+        # the ratio no loader into this schema can remove.
+        "schema_floor_seconds_median": round(statistics.median(schema), 2),
+        "schema_floor_ratio_to_floor": round(statistics.median(schema) / floor, 1),
         "stage_seconds_median": {
             k: round(statistics.median(r[k] for r in stage_runs), 2) for k in stage_runs[0]
         },
@@ -242,6 +265,11 @@ def main() -> None:
         f"(peak {i['courtfeed_peak_rss_mib_max']} MiB) | {i['courtfeed_rows_per_second']:,} |"
     )
     print(f"| ratio courtfeed / floor | {i['ratio_to_floor']}x | |")
+    print(
+        f"| schema floor: the same {sum(c['created'] + c['updated'] + c['unchanged'] for c in i['records'].values()):,} "
+        f"records INSERT ... SELECT into empty copies of the indexed tables | "
+        f"{i['schema_floor_seconds_median']} s ({i['schema_floor_ratio_to_floor']}x the raw floor) | |"
+    )
     print(f"stages (median s): {i['stage_seconds_median']}")
     for size, run in r["runs"].items():
         print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
