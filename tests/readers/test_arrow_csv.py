@@ -56,6 +56,24 @@ def test_fast_path_gives_the_python_readers_rows_numbers_and_rejects(tmp_path, m
     ]
 
 
+@pytest.mark.parametrize("block_bytes", [7, 20, 64])
+def test_row_numbers_and_rejects_hold_across_the_pieces_the_file_is_parsed_in(
+    tmp_path, monkeypatch, block_bytes
+):
+    # The fast path parses the file in pieces of about BLOCK_BYTES that end at a line end; with
+    # tiny pieces every blank, ragged and trimmed line lands at some piece's start or end.
+    path = tmp_path / "h.txt"
+    body = WELL_FORMED + "".join(f"{7 + i}|N{i}|z\r\n" if i % 4 else f"{7 + i}|short\r\n" for i in range(12))
+    path.write_bytes((body + "99|last|line").encode())  # and no line end at the very end
+    monkeypatch.setattr(arrow_csv, "BLOCK_BYTES", block_bytes)  # the Python reader ignores it
+    fast = _read(path, monkeypatch, fast=True)
+    slow = _read(path, monkeypatch, fast=False)
+    assert fast[3] == [True] and slow[3] == [False]
+    assert fast[:3] == slow[:3]
+    assert [r["row"] for r in fast[2]] == [5, 10, 14, 18]
+    assert fast[1][-1] == (22, ["99", "last", "line"])
+
+
 @pytest.mark.parametrize(
     "content",
     [

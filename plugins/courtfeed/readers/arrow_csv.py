@@ -152,9 +152,6 @@ def _batches(
             rejects.append(Reject(row=number, column=None, rule="ragged_row", message=message))
         return "skip"
 
-    read_options = pacsv.ReadOptions(
-        column_names=[f"c{i}" for i in range(width)], block_size=BLOCK_BYTES, use_threads=False
-    )
     parse_options = pacsv.ParseOptions(
         delimiter=delimiter,
         quote_char=quotechar,
@@ -175,6 +172,10 @@ def _batches(
         # synchronously: Arrow's streaming reader over the file read ahead of a slower consumer
         # and held what it had read, so memory grew with the file (5M rows: 293 MB of Arrow
         # memory against about 20 MB this way; pyarrow 26).
+        # One block per piece, so no line is ever cut by pyarrow's own blocks.
+        read_options = pacsv.ReadOptions(
+            column_names=[f"c{i}" for i in range(width)], block_size=len(chunk) + 1, use_threads=False
+        )
         batch = pacsv.read_csv(
             pa.py_buffer(chunk), read_options=read_options, parse_options=parse_options,
             convert_options=convert_options,
