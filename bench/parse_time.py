@@ -90,11 +90,14 @@ def measure(profiles: int = 1000, runs: int = 3) -> dict:
         include = generate_include(tmp, profiles)
         many = [parse_once(include) for _ in range(runs)]
         shipped = [parse_once(REPO / "include") for _ in range(runs)]
+        # Before the folder is removed: measured after it, the shard built no DAG at all.
+        shard = [parse_once(include, {"COURTFEED_DAG_SHARD": f"0/{SHARDS}"}) for _ in range(runs)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if not shard[0][0]:
+        raise RuntimeError("the shard built no DAG: the measurement is wrong")
     seconds = statistics.median(s for _, s, _ in many)
     base = statistics.median(s for _, s, _ in shipped)
-    shard = [parse_once(include, {"COURTFEED_DAG_SHARD": f"0/{SHARDS}"}) for _ in range(runs)]
     return {
         "profiles": profiles,
         "dags": many[0][0],
