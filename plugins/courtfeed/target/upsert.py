@@ -22,10 +22,13 @@ upload, so replace() can delete, in one statement, what this upload did not writ
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,6 +48,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects import postgresql
 
 from courtfeed.config.fields import EVENT_FALLBACK_KEY, NATURAL_KEYS, VIRTUAL_FIELDS, stored_fields
 from courtfeed.target.record_ids import id_params, new_id_sql
@@ -335,20 +339,15 @@ class Loader:
                         [ords, keys, *(chunk.column(n) for n in names)], names=["ord", "natural_key", *names]
                     )
 
-        if self.postgres and self.conn.dialect.driver == "psycopg2":
+        if _copies(self.conn):
             quote = self.conn.dialect.identifier_preparer.quote
             columns = ", ".join(quote(c.name) for c in stage.columns)
-            driver = self.conn.connection.driver_connection
-            assert driver is not None  # an open connection has its driver connection
-            cursor = driver.cursor()
-            try:
+            with _driver_cursor(self.conn) as cursor:
                 cursor.copy_expert(
                     f"COPY {stage.name} ({columns}) FROM STDIN WITH (FORMAT csv)",
                     _ArrowCsvStream(keyed()),
                     size=1 << 20,
                 )
-            finally:
-                cursor.close()
         else:
             insert = stage.insert()
             for table in keyed():
@@ -538,30 +537,37 @@ def created_ids(conn: Connection, entity: str, upload_id: str) -> Iterator[str]:
         .where(target.c.upload_id == upload_id, target.c.created_at >= started)
         .order_by(target.c.natural_key)
     )
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2":
+    if _copies(conn):
         yield from _copied_ids(conn, statement)
         return
     for row in conn.execute(statement.execution_options(yield_per=10_000)):
         yield row[0]
 
 
-def _copied_ids(conn: Connection, statement) -> Iterator[str]:
-    """The single text column of ``statement``, through COPY ... TO STDOUT (PostgreSQL)."""
-    import tempfile
+def _copies(conn: Connection) -> bool:
+    """The connection can stream COPY (PostgreSQL through psycopg2's copy_expert)."""
+    return conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2"
 
-    from sqlalchemy.dialects import postgresql
 
-    compiled = statement.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+@contextmanager
+def _driver_cursor(conn: Connection) -> Iterator[Any]:
+    """A cursor of the connection's own psycopg2 connection, inside its current transaction."""
     driver = conn.connection.driver_connection
     assert driver is not None  # an open connection has its driver connection
     cursor = driver.cursor()
     try:
-        # The driver binds the parameters (upload id) into the statement text, quoted.
-        query = cursor.mogrify(compiled.string, compiled.params).decode()
-        with tempfile.TemporaryFile("w+b") as spool:
-            cursor.copy_expert(f"COPY ({query}) TO STDOUT", spool, size=1 << 20)
-            spool.seek(0)
-            for line in spool:  # ids are plain text: no escapes in COPY's text format
-                yield line.rstrip(b"\n").decode()
+        yield cursor
     finally:
         cursor.close()
+
+
+def _copied_ids(conn: Connection, statement) -> Iterator[str]:
+    """The single text column of ``statement``, through COPY ... TO STDOUT (PostgreSQL)."""
+    compiled = statement.compile(dialect=postgresql.dialect())  # type: ignore[no-untyped-call]
+    with _driver_cursor(conn) as cursor, tempfile.TemporaryFile("w+b") as spool:
+        # The driver binds the parameters (upload id) into the statement text, quoted.
+        query = cursor.mogrify(compiled.string, compiled.params).decode()
+        cursor.copy_expert(f"COPY ({query}) TO STDOUT", spool, size=1 << 20)
+        spool.seek(0)
+        for line in spool:  # ids are plain text: no escapes in COPY's text format
+            yield line.rstrip(b"\n").decode()
