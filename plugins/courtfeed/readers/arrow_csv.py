@@ -136,10 +136,10 @@ def _batches(
     extra: list[tuple[int, list[str]]] = []  # rows kept after trimming an empty trailing field
     rejects: list[Reject] = []
 
-    lines_before = [1]  # the header, then every line of the chunks already parsed
+    lines_before = 1  # the header, then every line of the chunks already parsed (read by invalid)
 
     def invalid(row) -> str:
-        number = lines_before[0] + row.number  # the spreadsheet row of the line
+        number = lines_before + row.number  # the spreadsheet row of the line
         skipped.append(number)
         cells = next(csv.reader([row.text], delimiter=delimiter, quotechar=quotechar), [])
         if not any(cells) or (len(cells) == 1 and cells[0].isspace()):
@@ -180,7 +180,7 @@ def _batches(
             pa.py_buffer(chunk), read_options=read_options, parse_options=parse_options,
             convert_options=convert_options,
         )  # fmt: skip
-        lines_before[0] += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+        lines_before += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
         n = batch.num_rows
         # Spreadsheet row of each emitted row: its position plus the header and every skipped
         # line before it.
