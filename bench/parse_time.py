@@ -58,7 +58,7 @@ def generate_include(folder: Path, profiles: int) -> Path:
     return include
 
 
-def parse_once(include: Path, env: dict | None = None) -> tuple[int, float, float]:
+def parse_once(include: Path, env: dict | None = None, dag_file: Path = DAG_FILE) -> tuple[int, float, float]:
     """(DAGs built, wall seconds, CPU seconds spent parsing the DAG file) in a fresh process.
 
     On a busy machine wall time mostly measures the other processes; CPU time does not.
@@ -70,7 +70,7 @@ def parse_once(include: Path, env: dict | None = None) -> tuple[int, float, floa
         **(env or {}),
     }
     out = subprocess.run(
-        [sys.executable, "-c", PARSE_CODE, str(DAG_FILE)],
+        [sys.executable, "-c", PARSE_CODE, str(dag_file)],
         capture_output=True,
         text=True,
         env=full_env,
@@ -83,6 +83,60 @@ def parse_once(include: Path, env: dict | None = None) -> tuple[int, float, floa
     return int(count), float(seconds), float(cpu)
 
 
+# Airflow's own cost of the flow's shape, without courtfeed: the DAG file a user would write by
+# hand for `profiles` feeds, each the design's flow (a sensor, then per file fetch -> read ->
+# validate -> map -> load -> finalize and a teardown, mapped over the files) with empty task
+# bodies and no profile, template, asset, params or docs. No factory can parse faster than this.
+FLOW_SHAPE_DAGS = """
+from datetime import datetime
+
+from airflow.sdk import DAG, PokeReturnValue, task, task_group, teardown
+
+for i in range({profiles}):
+    with DAG(dag_id=f"shape_{{i:04d}}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+
+        @task.sensor(task_id="list_new_files", mode="reschedule", poke_interval=60, timeout=3600, soft_fail=True)
+        def list_new_files() -> PokeReturnValue:
+            return PokeReturnValue(is_done=True, xcom_value=[])
+
+        @task(task_id="fetch")
+        def fetch(remote: dict) -> list: ...
+
+        @task(task_id="read")
+        def read(work: list) -> list: ...
+
+        @task(task_id="validate")
+        def validate(work: list) -> list: ...
+
+        @task(task_id="map")
+        def map_rows(work: list) -> list: ...
+
+        @task(task_id="load")
+        def load(work: list) -> list: ...
+
+        @task(task_id="finalize")
+        def finalize(work: list) -> dict: ...
+
+        @teardown
+        @task(task_id="clean_staging")
+        def clean_staging(remote: dict) -> str: ...
+
+        @task_group(group_id="file")
+        def process(remote: dict):
+            finalize(load(map_rows(validate(read(fetch(remote)))))) >> clean_staging(remote)
+
+        process.expand(remote=list_new_files())
+    globals()[dag.dag_id] = dag
+"""
+
+
+def flow_shape_floor(folder: Path, profiles: int) -> tuple[int, float, float]:
+    """Parse of ``profiles`` hand-written DAGs of the flow's shape (FLOW_SHAPE_DAGS)."""
+    dag_file = folder / "flow_shape_dags.py"
+    dag_file.write_text(FLOW_SHAPE_DAGS.format(profiles=profiles), encoding="utf-8")
+    return parse_once(folder, dag_file=dag_file)
+
+
 def measure(profiles: int = 1000, runs: int = 3) -> dict:
     """Parse time of the DAG file at ``profiles`` profiles and at the 3 shipped ones (medians)."""
     tmp = Path(tempfile.mkdtemp(prefix="courtfeed-parse-"))
@@ -92,6 +146,7 @@ def measure(profiles: int = 1000, runs: int = 3) -> dict:
         shipped = [parse_once(REPO / "include") for _ in range(runs)]
         # Before the folder is removed: measured after it, the shard built no DAG at all.
         shard = [parse_once(include, {"COURTFEED_DAG_SHARD": f"0/{SHARDS}"}) for _ in range(runs)]
+        shape = [flow_shape_floor(tmp, profiles) for _ in range(runs)]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if not shard[0][0]:
@@ -111,6 +166,10 @@ def measure(profiles: int = 1000, runs: int = 3) -> dict:
         "shard_dags": shard[0][0],
         "shard_parse_seconds_median": round(statistics.median(s for _, s, _ in shard), 3),
         "shard_parse_cpu_seconds_median": round(statistics.median(c for _, _, c in shard), 3),
+        # the floor: Airflow alone building as many DAGs of the same tasks (FLOW_SHAPE_DAGS)
+        "flow_shape_dags": shape[0][0],
+        "flow_shape_parse_seconds_median": round(statistics.median(s for _, s, _ in shape), 3),
+        "flow_shape_parse_cpu_seconds_median": round(statistics.median(c for _, _, c in shape), 3),
     }
 
 

@@ -247,3 +247,18 @@ def test_a_watched_profile_dag_is_scheduled_on_its_watched_landing_asset():
     scheduled = build_dag(profile("hearings", pickup="schedule", schedule="@daily"))
     assert type(scheduled.timetable).__name__ == "CronDataIntervalTimetable"
     assert scheduled.task_dict["list_new_files"].timeout == 3000
+
+
+def test_the_landing_asset_hashes_once_and_as_an_equal_plain_asset(monkeypatch):
+    from airflow.sdk import Asset
+
+    landing = landing_asset(profile("hearings"))
+    plain = Asset(name=landing.name, uri=landing.uri, group=landing.group, watchers=landing.watchers)
+    calls = []
+    original = Asset.__hash__
+    monkeypatch.setattr(Asset, "__hash__", lambda self: calls.append(1) or original(self))
+
+    # Airflow hashes a DAG, and so its schedule, each time a task dependency is set
+    assert {hash(landing) for _ in range(50)} == {hash(plain)}
+    assert landing == plain and isinstance(landing, Asset)
+    assert len(calls) == 2  # once for the landing asset, however often it is hashed; once for plain

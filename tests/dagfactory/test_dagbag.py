@@ -62,6 +62,22 @@ def test_dag_shape(dagbag):
     }
 
 
+def test_a_watched_profile_serialises_with_its_landing_asset_and_watcher(dagbag):
+    # What the dag-processor stores and the triggerer reads: the landing asset (a LandingAsset
+    # at parse time, see courtfeed.watch) must serialise as a plain asset with its watcher.
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["courtfeed__metro_hearings"]))
+    [asset] = dag.timetable.asset_condition.objects
+    assert (asset.name, asset.uri) == (
+        "courtfeed.landing.metro_hearings",
+        "courtfeed-landing://metro_hearings/",
+    )
+    [watcher] = asset.watchers
+    assert watcher.trigger["classpath"] == "courtfeed.watch.FolderWatchTrigger"
+    assert watcher.trigger["kwargs"]["profile"] == "metro_hearings"
+
+
 def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     include = tmp_path / "include"
     shutil.copytree(REPO / "include" / "templates", include / "templates")
