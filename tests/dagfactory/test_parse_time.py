@@ -83,3 +83,16 @@ def test_run_form_params_are_on_the_dag_not_copied_into_tasks(tmp_path: Path):
     assert out.stdout.strip().splitlines()[-1] == (
         "['arrived_since', 'arrived_until', 'force_files', 'reprocess'] array absent"
     )
+
+
+def test_make_left_bytecode_for_airflow_and_courtfeed():
+    # uv installs no .pyc and PYTHONDONTWRITEBYTECODE stops Python writing any: without the
+    # Makefile's --compile-bytecode and `make bytecode`, every parse and task compiles from source.
+    import importlib.util
+
+    import airflow.sdk.definitions.dag
+
+    import courtfeed.dagfactory.factory
+
+    for module in (airflow.sdk.definitions.dag, courtfeed.dagfactory.factory):
+        assert Path(importlib.util.cache_from_source(module.__file__)).exists(), module.__name__
