@@ -86,16 +86,16 @@ def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float
     return get, copy
 
 
-ENTITY_TABLES = ("client", "contact", "case_record", "event")
-
-
-def schema_floor(pg, db: str) -> float:
+def schema_floor(pg, db: str, entities: list[str]) -> float:
     """Seconds PostgreSQL itself takes to write the records courtfeed loaded into empty copies
     of the same tables, with the same indexes (INSERT ... SELECT, nothing crosses the wire):
     what any loader into this schema pays, however fast the rest of it is."""
-    copies = "; ".join(f"CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL)" for t in ENTITY_TABLES)
+    from courtfeed.target.schema import TABLE_NAMES
+
+    tables = [TABLE_NAMES[entity] for entity in entities]
+    copies = "; ".join(f"CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL)" for t in tables)
     pg.psql(copies, database=db)
-    inserts = "; ".join(f"INSERT INTO floor_{t} SELECT * FROM {t}" for t in ENTITY_TABLES)
+    inserts = "; ".join(f"INSERT INTO floor_{t} SELECT * FROM {t}" for t in tables)
     seconds, _ = timed([pg.psql_path, pg.dsn(db), "-v", "ON_ERROR_STOP=1", "-c", inserts])
     return seconds
 
@@ -111,7 +111,7 @@ def courtfeed_once(pg, sshd, user, remote: str, db: str, floor: bool = False) ->
         out.seek(0)
         result = json.loads(out.read().strip().splitlines()[-1])
     if floor and result["status"] == "loaded":
-        result["schema_floor_seconds"] = schema_floor(pg, db)
+        result["schema_floor_seconds"] = schema_floor(pg, db, list(result["counts"]))
     pg.psql(f"DROP DATABASE {db}")
     if result["status"] != "loaded":
         raise RuntimeError(f"courtfeed run ended {result['status']}: {result['message']}")
