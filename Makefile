@@ -20,8 +20,8 @@ $(STAMP): requirements.txt pyproject.toml Makefile
 
 venv: $(STAMP)
 
-# The project's own code is installed editable, so its .pyc are made here, before each entry point
-# (only changed files are compiled again).
+# Every entry point starts here: the venv, then the .pyc of the project's own code, which is
+# installed editable (only changed files are compiled again).
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q plugins dags
 
@@ -29,7 +29,7 @@ system-deps:
 	@bash scripts/install-system-deps.sh
 
 ## run: the quickstart: Airflow standalone (SQLite) + a local SFTP endpoint over include/demo
-run: $(STAMP) bytecode
+run: bytecode
 	@bash scripts/run_demo.sh
 
 ## stop: stop everything `make run` started
@@ -39,24 +39,24 @@ stop:
 ## test: every test, with the real services it starts (sshd, PostgreSQL, SeaweedFS, SMTP, Chromium,
 ## Airflow, a Docker engine), the live fault matrix and the Docker stack included. tests/deploy and
 ## tests/e2e run beside the rest (scripts/run_tests.sh); the slowest tests are listed for each half.
-test: $(STAMP) bytecode system-deps
+test: bytecode system-deps
 	PYTEST_ARGS="$(PYTEST_ARGS)" bash scripts/run_tests.sh
 
 ## fault-test: only the live fault matrix: SIGKILL of each stage, PostgreSQL restarted, sshd stopped
-fault-test: $(STAMP) bytecode system-deps
+fault-test: bytecode system-deps
 	$(BIN)/python -m pytest -q -m fault_matrix $(PYTEST_ARGS)
 
 ## stack-test: Docker engine + images on a local Debian base + docker-compose up (CeleryExecutor, two
 ## workers, hosted SFTP), real traffic, a worker killed mid-load, teardown. Images cached in .run/stack
-stack-test: $(STAMP) bytecode system-deps
+stack-test: bytecode system-deps
 	PATH=$(CURDIR)/$(BIN):$$PATH timeout 1500 $(BIN)/python -m pytest -q -s -m stack tests/deploy
 
 ## test-unit: only the tests that need no service
-test-unit: $(STAMP) bytecode
+test-unit: bytecode
 	$(BIN)/python -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
 ## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), peak RSS at 500k and 5M rows
-bench: $(STAMP) bytecode system-deps
+bench: bytecode system-deps
 	$(BIN)/python -m bench.run
 
 ## check: validate every profile and template
