@@ -68,9 +68,7 @@ def read_columns(path: Path, columns: Sequence[str]) -> tuple[pd.DataFrame, np.n
     (pandas' pyarrow-backed ``str``), and empty or whitespace-only cells become missing so GX
     treats "", " " and None alike.
     """
-    import pyarrow.parquet as pq
-
-    return _frame(pq.ParquetFile(path).read(columns=[*columns, ROW_COLUMN]), columns)
+    return _frame(open_staged(path).read(columns=[*columns, ROW_COLUMN]), columns)
 
 
 def _describe(reject: Reject) -> str:
