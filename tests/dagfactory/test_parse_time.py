@@ -96,3 +96,22 @@ def test_make_left_bytecode_for_airflow_and_courtfeed():
 
     for module in (airflow.sdk.definitions.dag, courtfeed.dagfactory.factory):
         assert Path(importlib.util.cache_from_source(module.__file__)).exists(), module.__name__
+
+
+def test_the_flow_shape_floor_builds_the_same_tasks_and_edges_as_a_profile_dag(tmp_path: Path):
+    # bench.parse_time's floor stands for "Airflow alone, building courtfeed's flow": it is only
+    # a floor while its DAGs have the factory's tasks, dependencies and teardown.
+    from airflow.dag_processing.dagbag import DagBag
+
+    from bench.parse_time import FLOW_SHAPE_DAGS
+
+    shape_file = tmp_path / "flow_shape_dags.py"
+    shape_file.write_text(FLOW_SHAPE_DAGS.format(profiles=1), encoding="utf-8")
+    shape = DagBag(dag_folder=str(shape_file)).dags["shape_0000"]
+    profile = DagBag(dag_folder=str(REPO / "dags" / "courtfeed_dags.py")).dags["courtfeed__metro_hearings"]
+
+    def edges(dag) -> dict:
+        return {t.task_id: (sorted(t.downstream_task_ids), t.is_teardown) for t in dag.tasks}
+
+    assert edges(shape) == edges(profile)
+    assert len(shape.tasks) == 8
