@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bytecode run stop test test-unit stack-test fault-test bench check lint format lock venv system-deps airflow-settings clean
+.PHONY: bytecode run stop test test-unit stack-test fault-test bench check lint docs format lock venv system-deps airflow-settings clean
 
 # --compile-bytecode: uv, unlike pip, installs no .pyc files, and where PYTHONDONTWRITEBYTECODE
 # is set (as on these machines) none are ever written, so every Airflow process, task and DAG
@@ -63,11 +63,16 @@ bench: bytecode system-deps
 check: $(STAMP)
 	$(BIN)/courtfeed check
 
-## lint: ruff (style, imports, bugs) and mypy (types) over the engine
+## lint: ruff (style, imports, bugs), mypy (types) over the engine, and the packages' floors (docs/architecture.md)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/module_graph.py --check
+
+## docs: redraw the package graph in docs/architecture.md from the imports
+docs: $(STAMP)
+	$(BIN)/python scripts/module_graph.py --write
 
 format: $(STAMP)
 	$(BIN)/ruff format .

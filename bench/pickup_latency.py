@@ -5,7 +5,7 @@ CPU the watch costs while idle.
     python -m bench.pickup_latency            # prints the figures as JSON
     from bench.pickup_latency import measure  # bench/run.py calls measure() -> dict
 
-It runs the real trigger (courtfeed.watch.FolderWatchTrigger) through Airflow's own
+It runs the real trigger (courtfeed.dagfactory.watcher.FolderWatchTrigger) through Airflow's own
 SharedStreamManager, the code the triggerer runs, against a real SFTP server on loopback (the
 quickstart's, instrumented to count logins and directory listings server-side). The scheduler,
 the worker and the pipeline are not in this loop: landing -> ready here is the part event-driven
@@ -100,7 +100,7 @@ def _host_key(folder: Path) -> Path:
 
 def _triggers(n: int, directory: str, interval: float, min_age: int = 60, shared_folder: bool = True):
     from courtfeed.config.profile import Profile
-    from courtfeed.watch import landing_asset
+    from courtfeed.dagfactory.watcher import landing_asset
 
     out = []
     for i in range(n):

@@ -7,7 +7,7 @@ hearings file (include/demo) through the same stage functions the tasks call, in
 target, two ways:
 
 - ``cold``: each stage in a fresh Python process, as every task did before (imports paid per task);
-- ``preloaded``: each stage in a process forked from a parent that ran ``courtfeed.preload``,
+- ``preloaded``: each stage in a process forked from a parent that ran ``courtfeed.dagfactory.preload``,
   as Airflow's LocalExecutor/Celery workers now fork tasks (airflow_local_settings.py).
 
 Task time here is the stage's own process, start to exit; Airflow's own per-task overhead
@@ -90,7 +90,7 @@ def _cold(folder: Path) -> dict[str, float]:
 
 def _forked(folder: Path) -> dict:
     """In this process: preload, then fork one child per stage (as an executor worker does)."""
-    from courtfeed.preload import preload
+    from courtfeed.dagfactory.preload import preload
 
     start = time.perf_counter()
     preload()

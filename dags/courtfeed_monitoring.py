@@ -3,7 +3,7 @@
 One underscore, unlike the profile DAGs (courtfeed__<profile>): a profile named "monitor" must
 not collide with it, and "courtfeed__*" stays exactly the set of profile DAGs.
 
-Thin on purpose: the logic is courtfeed.monitoring (plain functions) and
+Thin on purpose: the logic is courtfeed.target.monitoring (plain functions) and
 courtfeed.dagfactory.alerts (sending). Parse time imports nothing heavy and reads nothing.
 """
 

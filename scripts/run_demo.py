@@ -32,7 +32,7 @@ from pathlib import Path
 
 import yaml
 
-from courtfeed.airflow_api import AirflowApi, AirflowApiError, generated_passwords
+from courtfeed.cli.airflow_api import AirflowApi, AirflowApiError, generated_passwords
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"

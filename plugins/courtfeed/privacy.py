@@ -6,7 +6,7 @@ and nowhere else: not in a message, the upload ledger, an acknowledgement, an al
 What may be said about a file is built from what the project itself wrote or counted: the
 template's column names, positions in the file, row numbers, counts, rule names and exception
 classes. courtfeed's own messages (FileRejected, Reject, SourceError, ConfigError) are built from
-those only; a file's own header is not quoted either (courtfeed.columns), since a missing header
+those only; a file's own header is not quoted either (courtfeed.readers.header), since a missing header
 line makes it a row of data.
 
 Text courtfeed did not write (a database error's DETAIL quotes the row, a parser quotes the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from courtfeed.config.profile import Profile
-from courtfeed.monitoring import freshness_alert, freshness_alerts, local_day, volume_anomaly
+from courtfeed.target.monitoring import freshness_alert, freshness_alerts, local_day, volume_anomaly
 
 CHICAGO_0630 = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)  # 06:30 in Chicago (CST, UTC-6)
 

@@ -64,7 +64,7 @@ def test_dag_shape(dagbag):
 
 def test_a_watched_profile_serialises_with_its_landing_asset_and_watcher(dagbag):
     # What the dag-processor stores and the triggerer reads: the landing asset (a LandingAsset
-    # at parse time, see courtfeed.watch) must serialise as a plain asset with its watcher.
+    # at parse time, see courtfeed.dagfactory.watcher) must serialise as a plain asset with its watcher.
     from airflow.serialization.serialized_objects import DagSerialization
 
     dag = DagSerialization.from_dict(DagSerialization.to_dict(dagbag.dags["courtfeed__metro_hearings"]))
@@ -74,7 +74,7 @@ def test_a_watched_profile_serialises_with_its_landing_asset_and_watcher(dagbag)
         "courtfeed-landing://metro_hearings/",
     )
     [watcher] = asset.watchers
-    assert watcher.trigger["classpath"] == "courtfeed.watch.FolderWatchTrigger"
+    assert watcher.trigger["classpath"] == "courtfeed.dagfactory.watcher.FolderWatchTrigger"
     assert watcher.trigger["kwargs"]["profile"] == "metro_hearings"
 
 
@@ -83,7 +83,7 @@ def test_schedule_default_and_paused_when_disabled(tmp_path: Path):
     shutil.copytree(REPO / "include" / "templates", include / "templates")
     (include / "profiles").mkdir()
     base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
-    base["pickup"] = "schedule"  # the default pickup, watch, is tested in tests/test_watch.py
+    base["pickup"] = "schedule"  # the default pickup, watch, is tested in tests/dagfactory/test_watcher.py
     off = {**base, "name": "off_feed", "enabled": False}
     default = {k: v for k, v in base.items() if k != "schedule"} | {"name": "default_feed"}
     for p in (off, default):

@@ -1,4 +1,4 @@
-"""Task code is imported once where tasks are forked (courtfeed.preload), not once per task."""
+"""Task code is imported once where tasks are forked (courtfeed.dagfactory.preload), not once per task."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from courtfeed.preload import forks_tasks, preload_if_executor
+from courtfeed.dagfactory.preload import forks_tasks, preload_if_executor
 
 REPO = Path(__file__).resolve().parents[2]
 

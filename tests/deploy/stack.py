@@ -229,7 +229,7 @@ class Stack:
 
     # -- Airflow REST API -----------------------------------------------------------------------
     def api(self):
-        from courtfeed.airflow_api import AirflowApi
+        from courtfeed.cli.airflow_api import AirflowApi
 
         return AirflowApi(
             f"http://127.0.0.1:{self.ports['api']}",

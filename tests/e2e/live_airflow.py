@@ -1,6 +1,6 @@
 """A real Airflow (scheduler, dag-processor, api-server, triggerer via `airflow standalone`) on
 PostgreSQL metadata, for tests of what only a running Airflow does: backfills, the REST API.
-REST calls go through the project's one client, courtfeed.airflow_api."""
+REST calls go through the project's one client, courtfeed.cli.airflow_api."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from courtfeed.airflow_api import AirflowApi, AirflowApiError
+from courtfeed.cli.airflow_api import AirflowApi, AirflowApiError
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

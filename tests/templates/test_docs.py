@@ -22,7 +22,7 @@ from courtfeed.config.template import (
     FormatSpec,
     Template,
 )
-from courtfeed.record_builder import LINKS
+from courtfeed.mapping.records import LINKS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "templates.md"
 

@@ -198,7 +198,7 @@ def after_finalize(profile: Profile, work) -> list[str]:
         return send_quietly(profile, rejected_file_alert(profile.name, work, log_url), context)
     if work.status in ("loaded", "partial") and (profile.alerts.email or profile.alerts.slack_connection):
         from courtfeed.dagfactory import runtime
-        from courtfeed.monitoring import volume_anomaly
+        from courtfeed.target.monitoring import volume_anomaly
 
         with runtime.target_engine().connect() as conn:
             message = volume_anomaly(conn, profile, work.rows_read, upload_id=work.upload_id)
@@ -211,7 +211,7 @@ def run_freshness_monitor(now, profiles: list[Profile] | None = None) -> list[st
     """The monitor DAG's task: send the freshness alerts due at `now`; returns the late profiles."""
     from courtfeed.config.files import load_profiles
     from courtfeed.dagfactory import runtime
-    from courtfeed.monitoring import freshness_alerts
+    from courtfeed.target.monitoring import freshness_alerts
 
     if profiles is None:
         profiles, problems = load_profiles()

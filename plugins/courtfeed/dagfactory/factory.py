@@ -92,9 +92,9 @@ def schedule_for(profile: Profile):
 
 def pickup_schedule(profile: Profile):
     """pickup: watch (default): the profile's landing asset, whose watcher fires when a file is
-    ready (courtfeed.watch); pickup: schedule: the cron/preset timetable."""
+    ready (courtfeed.dagfactory.watcher); pickup: schedule: the cron/preset timetable."""
     if profile.pickup == "watch":
-        from courtfeed.watch import landing_asset
+        from courtfeed.dagfactory.watcher import landing_asset
 
         return [landing_asset(profile)]
     return schedule_for(profile)
@@ -166,7 +166,7 @@ def build_dag(profile: Profile):
         )
         def list_new_files() -> PokeReturnValue:
             from courtfeed.dagfactory.tasks import poke_for_files
-            from courtfeed.watch import seen_stable
+            from courtfeed.dagfactory.watcher import seen_stable
 
             ctx = get_current_context()
             run = ctx.get("dag_run")

@@ -49,10 +49,10 @@ def poke_for_files(
 ) -> list[dict]:
     """One look at the source: the files to process now, as small dicts for dynamic mapping.
 
-    ``seen_stable``: files the folder watch (courtfeed.watch) saw unchanged between two looks;
+    ``seen_stable``: files the folder watch (courtfeed.dagfactory.watcher) saw unchanged between two looks;
     a file still the same now needs no second look of this run's own.
     """
-    from courtfeed import pickup
+    from courtfeed.sources import pickup
     from courtfeed.sources.base import RemoteFile
     from courtfeed.target import ledger
     from courtfeed.target.db import SQLITE_BEGIN_IMMEDIATE

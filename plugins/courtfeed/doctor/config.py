@@ -12,7 +12,7 @@ from courtfeed.doctor.report import Recorder
 def check_problems(include: Path, known_connections: set[str] | None = None) -> list[str]:
     """Every problem `courtfeed check` reports: schema, cross references, expectations, exclude rules."""
     from courtfeed.config.files import check_all, load_template_file
-    from courtfeed.exclude import check_rule
+    from courtfeed.readers.exclusions import check_rule
     from courtfeed.validation import check_expectations
 
     problems = check_all(include, known_connections)

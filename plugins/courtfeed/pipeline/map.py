@@ -10,12 +10,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from courtfeed import progress
-from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
-from courtfeed.pipeline.parquet_io import ROW_COLUMN, RecordWriter, iter_row_batches
+from courtfeed.mapping.records import Mapper
+from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, count_rejected_rows, rejected_rows, write_rejects
-from courtfeed.record_builder import Mapper
+from courtfeed.readers.header import match_columns
+from courtfeed.rows import ROW_COLUMN
 
 
 def records_file(work: FileWork, entity: str) -> Path:

@@ -17,24 +17,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from courtfeed.config.fields import ENTITY_FIELDS
+from courtfeed.rows import ROW_COLUMN
+from courtfeed.target.schema import entity_schema
 
-ROW_COLUMN = "__row__"
 BATCH_ROWS = 50_000
 # Rows per batch of the columnar stages (map, load): large enough that work done once per
 # distinct value of a batch is not repeated much, small enough for bounded memory.
 ARROW_BATCH_ROWS = 100_000
 # Staging files live minutes and are read once: writing them fast beats making them small.
 STAGING_OPTIONS: dict = {"compression": "none", "use_dictionary": False, "write_statistics": False}
-
-_ARROW_TYPES = {
-    "date": pa.date32(),
-    "time": pa.time64("us"),
-    "datetime": pa.timestamp("us", tz="UTC"),
-    "integer": pa.int64(),
-    "boolean": pa.bool_(),
-    # decimals travel as text so no scale is ever rounded away between stages
-    "decimal": pa.string(),
-}
 
 
 def open_staged(path: Path) -> pq.ParquetFile:
@@ -46,11 +37,6 @@ def open_staged(path: Path) -> pq.ParquetFile:
     stage; 12 MB without it).
     """
     return pq.ParquetFile(path, pre_buffer=False)
-
-
-def entity_schema(entity: str, names: list[str]) -> pa.Schema:
-    kinds = {f.name: f.kind for f in ENTITY_FIELDS[entity]}
-    return pa.schema([(n, _ARROW_TYPES.get(kinds.get(n, "text"), pa.string())) for n in names])
 
 
 class RowWriter:

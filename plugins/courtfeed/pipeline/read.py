@@ -9,12 +9,17 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from courtfeed import progress
-from courtfeed.columns import describe_drift, describe_duplicates, describe_loose_matches, match_columns
 from courtfeed.config.template import Template
-from courtfeed.exclude import excluded_mask, excluded_rows
 from courtfeed.pipeline.parquet_io import RowWriter
 from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.readers import open_file
+from courtfeed.readers.exclusions import excluded_mask, excluded_rows
+from courtfeed.readers.header import (
+    describe_drift,
+    describe_duplicates,
+    describe_loose_matches,
+    match_columns,
+)
 from courtfeed.rejects import FileRejected, Reject
 
 ROWS_FILE = "rows.parquet"

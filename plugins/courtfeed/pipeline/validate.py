@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from courtfeed import progress
-from courtfeed.columns import match_columns
 from courtfeed.config.template import Template
-from courtfeed.pipeline.parquet_io import ROW_COLUMN, open_staged
+from courtfeed.pipeline.parquet_io import open_staged
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.readers.header import match_columns
 from courtfeed.rejects import Reject
+from courtfeed.rows import ROW_COLUMN
 from courtfeed.validation import Validator, build_suite
 
 if TYPE_CHECKING:

@@ -28,10 +28,11 @@ from courtfeed.readers import table
 from courtfeed.readers.base import Batch, FileReader
 from courtfeed.readers.table import header_names
 from courtfeed.rejects import Reject
+from courtfeed.rows import ROW_COLUMN
 
 BLOCK_BYTES = 8 << 20
 SCAN_BYTES = 4 << 20
-ROW_COLUMN = "__row__"
+
 _UTF8 = {"utf-8", "utf_8", "utf-8-sig", "utf_8_sig", "ascii"}
 
 

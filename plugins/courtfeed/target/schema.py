@@ -8,6 +8,7 @@ exactly this schema (a test compares them).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +28,9 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from courtfeed.config.fields import ENTITY_FIELDS, stored_fields
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Stable constraint and index names, so later migrations can refer to them by name.
 NAMING_CONVENTION = {
@@ -181,3 +185,23 @@ def entity_table(entity: str) -> Table:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def entity_schema(entity: str, names: list[str]) -> pa.Schema:
+    """The Arrow types the map stage stages ``entity``'s records in, for the fields ``names``.
+
+    Decimals travel as text so no scale is ever rounded away between stages; pyarrow is
+    imported here, not with the module, so the dashboard and the DAG parse do not pay for it.
+    """
+    import pyarrow as pa
+
+    types = {
+        "date": pa.date32(),
+        "time": pa.time64("us"),
+        "datetime": pa.timestamp("us", tz="UTC"),
+        "integer": pa.int64(),
+        "boolean": pa.bool_(),
+        "decimal": pa.string(),
+    }
+    kinds = {f.name: f.kind for f in ENTITY_FIELDS[entity]}
+    return pa.schema([(n, types.get(kinds.get(n, "text"), pa.string())) for n in names])

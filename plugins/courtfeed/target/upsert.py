@@ -165,7 +165,7 @@ def natural_keys(entity: str, table: pa.Table) -> pa.Array:
 # --- Arrow record tables ----------------------------------------------------------------------
 def records_table(entity: str, records: list[dict]) -> pa.Table:
     """Python records (as the mapper used to produce them) as an Arrow table of the entity."""
-    from courtfeed.pipeline.parquet_io import entity_schema
+    from courtfeed.target.schema import entity_schema
 
     carried: dict[str, None] = {}
     for record in records:

@@ -251,8 +251,8 @@ def cmd_status(args) -> int:
 def cmd_automap(args) -> int:
     import yaml
 
+    from courtfeed.cli.automap import propose
     from courtfeed.config.files import templates_dir
-    from courtfeed.template_proposal import propose
 
     result = propose(Path(args.file))
     template, report = result["template"], result["report"]
@@ -286,7 +286,7 @@ def reprocess_conf(files: list[str] | None, since: str | None, until: str | None
 
 
 def cmd_reprocess(args) -> int:
-    from courtfeed.airflow_api import AirflowApi, AirflowApiError
+    from courtfeed.cli.airflow_api import AirflowApi, AirflowApiError
 
     if not args.file and not args.since:
         print("give --file PATH (repeatable) or --since DATE [--until DATE]", file=sys.stderr)

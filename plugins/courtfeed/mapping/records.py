@@ -15,7 +15,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from courtfeed.arrow_convert import combine_starts_at, constant_column, convert_column, split_names
 from courtfeed.config.fields import (
     EVENT_FALLBACK_KEY,
     NATURAL_KEYS,
@@ -23,9 +22,11 @@ from courtfeed.config.fields import (
     stored_fields,
 )
 from courtfeed.config.template import FieldSpec, Template
-from courtfeed.pipeline.parquet_io import ROW_COLUMN, entity_schema
+from courtfeed.mapping.convert import combine_starts_at, constant_column, convert_column, split_names
+from courtfeed.mapping.storable import unstorable
 from courtfeed.rejects import Reject
-from courtfeed.target.storable import unstorable
+from courtfeed.rows import ROW_COLUMN
+from courtfeed.target.schema import entity_schema
 from courtfeed.target.upsert import blank_to_null
 
 NAME_PARTS = ("first_name", "middle_name", "last_name", "suffix")

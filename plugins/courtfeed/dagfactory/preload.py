@@ -45,7 +45,7 @@ MODULES = (
     "courtfeed.pipeline.finalize",
     "courtfeed.validation.validator",
     "courtfeed.validation.checks",
-    "courtfeed.record_builder",
+    "courtfeed.mapping.records",
     "courtfeed.readers.delimited",
     "courtfeed.readers.excel",
     "courtfeed.target.upsert",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from courtfeed.config.profile import Source
-from courtfeed.pickup import forced_files, select_new
 from courtfeed.sources.base import RemoteFile
+from courtfeed.sources.pickup import forced_files, select_new
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from courtfeed.cli.automap import guess_type, match_header, propose
 from courtfeed.config.files import load_template_file
 from courtfeed.pipeline.run import preview
-from courtfeed.template_proposal import guess_type, match_header, propose
 
-DEMO = Path(__file__).resolve().parents[1] / "include" / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "include" / "demo"
 HEARINGS = "metro_hearings_20261128.txt"
 PAYMENTS = "county_payments_2026-11.csv"
 JURY = "jury_summons_20261128.xlsx"

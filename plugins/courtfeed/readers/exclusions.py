@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from courtfeed.config.template import ExcludeRule
+from courtfeed.mapping.parsers import parse_dates
 from courtfeed.rejects import FileRejected
-from courtfeed.transforms import parse_dates
 
 
 def _column_name(rule: ExcludeRule) -> str:

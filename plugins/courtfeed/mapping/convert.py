@@ -27,8 +27,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from courtfeed.config.template import FieldSpec
+from courtfeed.mapping.parsers import _text_array, convert
 from courtfeed.target.upsert import WHITESPACE
-from courtfeed.transforms import _text_array, convert
 
 Error = tuple[str, str]
 
@@ -222,7 +222,7 @@ def combine_starts_at(dates: pa.Array, times: pa.Array, tz: str) -> pa.Array:
     computed once per distinct (date, time)."""
     from zoneinfo import ZoneInfo
 
-    from courtfeed.transforms import localize
+    from courtfeed.mapping.parsers import localize
 
     zone = ZoneInfo(tz)
     days = dates.cast(pa.int32()).cast(pa.int64())
@@ -236,7 +236,7 @@ def combine_starts_at(dates: pa.Array, times: pa.Array, tz: str) -> pa.Array:
 
 def split_names(full: pa.Array, order: str | None) -> dict[str, pa.Array]:
     """transforms.split_full_name once per distinct full name."""
-    from courtfeed.transforms import NAME_PARTS, split_full_name
+    from courtfeed.mapping.parsers import NAME_PARTS, split_full_name
 
     encoded = pc.dictionary_encode(full)
     parts = split_full_name(pd.Series(encoded.dictionary.to_pylist(), dtype=object), order)

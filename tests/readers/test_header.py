@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from courtfeed.columns import (
+from courtfeed.config.template import Template
+from courtfeed.readers.header import (
     ColumnMatch,
     describe_drift,
     describe_duplicates,
     describe_loose_matches,
     match_columns,
 )
-from courtfeed.config.template import Template
 
 
 def template(fields: dict, exclude: list | None = None, **fmt) -> Template:
@@ -238,7 +238,7 @@ def test_describe_drift_names_the_spelled_out_column():
 
 # --- a file whose header line is missing (issue 10 finding 1) ---------------------------------
 
-DEMO = Path(__file__).resolve().parents[1] / "include" / "demo" / "metro_hearings_20261128.txt"
+DEMO = Path(__file__).resolve().parents[2] / "include" / "demo" / "metro_hearings_20261128.txt"
 
 
 def test_a_first_line_of_data_is_named_as_such_without_quoting_it():

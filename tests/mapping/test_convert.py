@@ -9,9 +9,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from courtfeed.arrow_convert import convert_column
 from courtfeed.config.template import FieldSpec
-from courtfeed.transforms import convert
+from courtfeed.mapping.convert import convert_column
+from courtfeed.mapping.parsers import convert
 
 
 def _same(values: list, spec: FieldSpec, kind: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from courtfeed.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "include" / "demo"
 HEARINGS = DEMO / "metro_hearings_20261128.txt"
 JURY = DEMO / "jury_summons_20261128.xlsx"

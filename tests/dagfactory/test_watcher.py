@@ -1,4 +1,4 @@
-"""Event-driven pickup (courtfeed.watch): which files the folder watch reports as ready, that
+"""Event-driven pickup (courtfeed.dagfactory.watcher): which files the folder watch reports as ready, that
 profiles on one folder share one listing loop (one SFTP login, one listing per interval), and
 that a profile's DAG is scheduled on its watched landing asset unless it asks for a schedule."""
 
@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from courtfeed.config.profile import Profile
-from courtfeed.watch import FolderWatchTrigger, ReadyFiles, landing_asset, seen_stable
+from courtfeed.dagfactory.watcher import FolderWatchTrigger, ReadyFiles, landing_asset, seen_stable
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
@@ -87,7 +87,7 @@ def test_profiles_on_one_folder_of_one_server_share_one_listing_loop():
 def test_trigger_round_trips_through_serialize():
     trigger = landing_asset(profile("hearings")).watchers[0].trigger
     path, kwargs = trigger.serialize()
-    assert path == "courtfeed.watch.FolderWatchTrigger"
+    assert path == "courtfeed.dagfactory.watcher.FolderWatchTrigger"
     again = FolderWatchTrigger(**kwargs)
     assert again.serialize() == trigger.serialize()
     assert again.shared_stream_key() == trigger.shared_stream_key()
@@ -241,7 +241,7 @@ def test_a_watched_profile_dag_is_scheduled_on_its_watched_landing_asset():
     [asset] = dag.timetable.asset_condition.objects
     assert asset.uri.rstrip("/") == "courtfeed-landing://hearings"
     [watcher] = asset.watchers
-    assert watcher.trigger.serialize()[0] == "courtfeed.watch.FolderWatchTrigger"
+    assert watcher.trigger.serialize()[0] == "courtfeed.dagfactory.watcher.FolderWatchTrigger"
     # a run that finds nothing new ends soon instead of holding the profile's one run slot
     assert dag.task_dict["list_new_files"].timeout == 120
     scheduled = build_dag(profile("hearings", pickup="schedule", schedule="@daily"))

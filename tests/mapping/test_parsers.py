@@ -12,9 +12,9 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from courtfeed import transforms
 from courtfeed.config.template import FieldSpec
-from courtfeed.transforms import (
+from courtfeed.mapping import parsers as transforms
+from courtfeed.mapping.parsers import (
     DEFAULT_DATE_FORMATS,
     combine_datetime,
     convert,

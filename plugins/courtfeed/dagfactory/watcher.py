@@ -8,7 +8,7 @@ Profiles that watch the same folder of the same server (connection + folder + in
 one listing loop through the triggerer's shared streams: one SFTP connection, kept open, and one
 listing per interval, however many profiles watch it.
 
-The trigger applies the safe-pickup rules of ``courtfeed.pickup`` (name filters, in-progress
+The trigger applies the safe-pickup rules of ``courtfeed.sources.pickup`` (name filters, in-progress
 suffixes, done marker, minimum age, size and mtime unchanged between two looks) to decide that a
 file is ready, and fires once per file identity (path, size, mtime). It does not read the
 ledger: the DAG run's ``list_new_files`` still applies every rule, the ledger included, and
@@ -31,7 +31,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 log = logging.getLogger(__name__)
 
-CLASSPATH = "courtfeed.watch.FolderWatchTrigger"
+CLASSPATH = "courtfeed.dagfactory.watcher.FolderWatchTrigger"
 # Bounds of a reconnect back-off after the server could not be listed.
 RETRY_MIN_SECONDS = 5.0
 RETRY_MAX_SECONDS = 300.0
@@ -181,7 +181,7 @@ class ReadyFiles:
             self.reported.add((path, int(size), datetime.fromtimestamp(int(mtime), UTC)))
 
     def look(self, listing: list[dict], now: datetime | None = None) -> list[dict]:
-        from courtfeed import pickup
+        from courtfeed.sources import pickup
         from courtfeed.sources.base import RemoteFile
 
         files = [RemoteFile(f["path"], f["size"], datetime.fromtimestamp(f["mtime"], UTC)) for f in listing]

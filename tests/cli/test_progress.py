@@ -17,7 +17,7 @@ import pytest
 
 from bench.generate import generate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROWS = 80_000  # long enough for several progress refreshes in every stage
 DEMO = REPO / "include" / "demo" / "metro_hearings_20261128.txt"
 

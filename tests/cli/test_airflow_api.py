@@ -1,4 +1,4 @@
-"""The one Airflow REST client (courtfeed.airflow_api) against an HTTP endpoint on loopback that
+"""The one Airflow REST client (courtfeed.cli.airflow_api) against an HTTP endpoint on loopback that
 answers as Airflow 3's API does (the live-Airflow e2e test drives a real one)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from courtfeed.airflow_api import AirflowApi, AirflowApiError
+from courtfeed.cli.airflow_api import AirflowApi, AirflowApiError
 
 
 @pytest.fixture

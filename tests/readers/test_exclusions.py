@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from courtfeed.config.template import ExcludeRule
-from courtfeed.exclude import check_rule, excluded_mask
+from courtfeed.readers.exclusions import check_rule, excluded_mask
 from courtfeed.rejects import FileRejected
 
 TODAY = dt.date(2026, 11, 28)
