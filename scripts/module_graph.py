@@ -110,7 +110,7 @@ def mermaid(edges: dict[str, dict[str, list[str]]]) -> str:
     lines = ["```mermaid", "flowchart TD"]
     for index, names in enumerate(FLOORS):
         present = [n for n in names if (PACKAGE / n).is_dir() or (PACKAGE / f"{n}.py").exists()]
-        lines.append(f"    subgraph floor{index}[\" \"]")
+        lines.append(f'    subgraph floor{index}[" "]')
         lines.extend(f"        {n}" for n in present)
         lines.append("    end")
     ground = set(FLOORS[-1])
