@@ -14,6 +14,8 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from courtfeed.status import Status
+
 # Sample records in preview --json (the design's contract: "the first mapped records, up to 20").
 SAMPLE_JSON = 20
 
@@ -182,7 +184,7 @@ def cmd_ingest(args) -> int:
     shown = args.show_records or 0
     _keep_records(result, shown)
     _print_json(result) if args.json else _human(result, shown)
-    return 0 if result["status"] in ("loaded", "partial", "duplicate") else 2
+    return 0 if result["status"] in (Status.LOADED, Status.PARTIAL, Status.DUPLICATE) else 2
 
 
 def cmd_doctor(args) -> int:

@@ -209,12 +209,13 @@ def _read_sample(path: Path):
     """
     from courtfeed.config.template import FormatSpec
     from courtfeed.readers import open_file
+    from courtfeed.rejects import FileRejected
 
     best: tuple[int, int, FileReader] | None = None
     for skip in range(0, MAX_TITLE_ROWS + 1):
         try:
             reader = open_file(path, FormatSpec(skip_rows=skip), batch_rows=SAMPLE_ROWS)
-        except Exception:
+        except FileRejected:  # e.g. no header left once this many title rows are skipped
             if skip == 0:
                 raise
             break

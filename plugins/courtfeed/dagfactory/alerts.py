@@ -20,6 +20,7 @@ from typing import Any
 
 from courtfeed.config.profile import Profile
 from courtfeed.privacy import describe_exception, scrub  # noqa: F401 - alerts' own API too
+from courtfeed.status import LOADED, Status
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +110,11 @@ def freshness_alert(profile: str, message: str) -> Alert:
 def smtp_sender(conn_id: str = SMTP_CONN_ID) -> str | None:
     """The sender from the connection's extra from_email, else DEFAULT_SENDER; None without a connection."""
     from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         conn = Connection.get(conn_id)
-    except Exception as exc:  # not defined: mail alerts are simply off
-        if type(exc).__name__ not in (
-            "AirflowNotFoundException",
-            "AirflowRuntimeError",
-            "ConnectionNotFound",
-        ):
-            raise
+    except AirflowNotFoundException:  # not defined: mail alerts are simply off
         return None
     return (conn.extra_dejson or {}).get("from_email") or DEFAULT_SENDER
 
@@ -173,6 +169,7 @@ def send_quietly(profile: Profile, alert: Alert, context: dict | None = None) ->
 # --- entry points called by the DAGs ---------------------------------------------------------
 def on_task_failure(context) -> None:
     """on_failure_callback of every profile DAG task: mail who the profile names."""
+    from courtfeed.config.files import ConfigError
     from courtfeed.dagfactory import runtime
 
     ti = context["ti"]
@@ -181,7 +178,7 @@ def on_task_failure(context) -> None:
         return
     try:
         profile = runtime.load_profile(name)
-    except Exception as exc:
+    except ConfigError as exc:
         log.warning("no failure alert for %s: profile not loadable (%s)", name, type(exc).__name__)
         return
     file_name = context.get("file_name")
@@ -194,9 +191,9 @@ def on_task_failure(context) -> None:
 def after_finalize(profile: Profile, work) -> list[str]:
     """Called by the finalize task: alert on a rejected file, or on a loaded file far smaller than usual."""
     context, log_url = _current_context()
-    if work.status == "rejected":
+    if work.status == Status.REJECTED:
         return send_quietly(profile, rejected_file_alert(profile.name, work, log_url), context)
-    if work.status in ("loaded", "partial") and (profile.alerts.email or profile.alerts.slack_connection):
+    if work.status in LOADED and (profile.alerts.email or profile.alerts.slack_connection):
         from courtfeed.dagfactory import runtime
         from courtfeed.target.monitoring import volume_anomaly
 
@@ -247,11 +244,11 @@ def _log_url(ti) -> str | None:
 
 
 def _current_context() -> tuple[Any, str | None]:
-    try:
-        from airflow.sdk import get_current_context
+    from airflow.sdk import get_current_context
 
+    try:
         context = get_current_context()
-    except Exception:  # outside a task (CLI, tests)
+    except RuntimeError:  # "no context was found": outside a task (CLI, tests)
         return {}, None
     ti = context.get("ti")
     return context, (_log_url(ti) if ti is not None else None)

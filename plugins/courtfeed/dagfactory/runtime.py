@@ -21,19 +21,14 @@ def target_url() -> str:
     load records where nobody reads them. The quickstart defines the connection explicitly
     (airflow_settings.yaml, a SQLite file under .run/); `courtfeed ingest` takes --target.
     """
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
     from courtfeed.target.db import url_from_airflow_connection
 
     try:
-        from airflow.sdk import Connection
-
         return url_from_airflow_connection(Connection.get(TARGET_CONN_ID))
-    except Exception as exc:
-        if type(exc).__name__ not in (
-            "AirflowNotFoundException",
-            "AirflowRuntimeError",
-            "ConnectionNotFound",
-        ):
-            raise
+    except AirflowNotFoundException:
         raise TargetNotConfigured(
             f"the Airflow connection '{TARGET_CONN_ID}' is not defined: it names the database to load"
             " into (type postgres, or sqlite with the file path as host); add it, e.g. with"
@@ -95,12 +90,10 @@ def load_template(profile: Profile):
 
 def attempt() -> tuple[int, int]:
     """(this attempt, how many the task gets) of the running Airflow task; (1, 1) outside one."""
-    try:
-        from airflow.sdk import get_current_context
-
-        ti = get_current_context()["ti"]
-    except Exception:  # the command line, or a test calling the task body directly
+    context = _task_context()
+    if context is None:  # the command line, or a test calling the task body directly
         return 1, 1
+    ti = context["ti"]
     current = int(getattr(ti, "try_number", 1) or 1)
     return current, max(int(getattr(ti, "max_tries", 0) or 0) + 1, current)
 
@@ -108,9 +101,17 @@ def attempt() -> tuple[int, int]:
 def per_file_attempts(profile: Profile) -> int:
     """How many attempts the running DAG gives each per-file task (they share one setting): read
     from the DAG itself, which may differ from the profile (a test's dag.test with retries off)."""
-    try:
-        from airflow.sdk import get_current_context
-
-        return int(get_current_context()["dag"].get_task("file.load").retries or 0) + 1
-    except Exception:  # outside a task
+    context = _task_context()
+    if context is None:
         return profile.retries + 1
+    return int(context["dag"].get_task("file.load").retries or 0) + 1
+
+
+def _task_context():
+    """The running task's context, or None outside a task."""
+    from airflow.sdk import get_current_context
+
+    try:
+        return get_current_context()
+    except RuntimeError:  # "no context was found": not inside a running task
+        return None

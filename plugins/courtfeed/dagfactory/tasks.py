@@ -11,6 +11,7 @@ from pathlib import Path
 
 from courtfeed import faults
 from courtfeed.dagfactory import runtime
+from courtfeed.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -188,12 +189,14 @@ def _settle_failure(work, stage: str, exc: BaseException, load: bool) -> None:
 
     current, attempts = runtime.attempt()
     # load_stage words its own failure (class and SQLSTATE, never the text: it may quote values).
-    reason = work.message if load and work.status == "failed" else f"{stage} failed: {type(exc).__name__}"
+    reason = (
+        work.message if load and work.status == Status.FAILED else f"{stage} failed: {type(exc).__name__}"
+    )
     if current < attempts:
         note = f"attempt {current} of {attempts}; retried"
     else:
         note = f"parked after {attempts} attempt(s): not fetched again until reprocessed"
-    work.end("failed", f"{reason}; {note}")
+    work.end(Status.FAILED, f"{reason}; {note}")
     try:
         record_ended(runtime.target_engine(), work, attempts=current)
     except Exception as error:  # the target itself is down: the task's retry will record it
@@ -202,7 +205,9 @@ def _settle_failure(work, stage: str, exc: BaseException, load: bool) -> None:
 
 def _stopped_by_airflow(exc: BaseException) -> bool:
     # execution_timeout raises AirflowTaskTimeout, a BaseException: record it like any failure.
-    return type(exc).__name__ == "AirflowTaskTimeout"
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    return isinstance(exc, AirflowTaskTimeout)
 
 
 def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> list[dict]:

@@ -11,7 +11,7 @@ from courtfeed.doctor.report import Recorder
 
 def check_problems(include: Path, known_connections: set[str] | None = None) -> list[str]:
     """Every problem `courtfeed check` reports: schema, cross references, expectations, exclude rules."""
-    from courtfeed.config.files import check_all, load_template_file
+    from courtfeed.config.files import ConfigError, check_all, load_template_file
     from courtfeed.readers.exclusions import check_rule
     from courtfeed.validation import check_expectations
 
@@ -19,7 +19,7 @@ def check_problems(include: Path, known_connections: set[str] | None = None) -> 
     for path in sorted((include / "templates").glob("*.y*ml")):
         try:
             tpl = load_template_file(path)
-        except Exception:
+        except ConfigError:
             continue  # already reported by check_all
         problems.extend(f"{path}: {p}" for p in check_expectations(tpl, include))
         for i, rule in enumerate(tpl.exclude):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 
-NOT_FOUND = ("AirflowNotFoundException", "ConnectionNotFound", "AirflowRuntimeError")
 PROBE_TIMEOUT_SECONDS = 10.0
 
 
@@ -12,13 +11,12 @@ def get_connection(conn_id: str):
     """The Airflow connection, found the way hooks find it (env vars, secrets backends, the
     metadata database); None when it is not defined."""
     from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
         return BaseHook.get_connection(conn_id)
-    except Exception as exc:
-        if type(exc).__name__ in NOT_FOUND:
-            return None
-        raise
+    except AirflowNotFoundException:
+        return None
 
 
 def reachable(host: str, port: int, timeout: float = PROBE_TIMEOUT_SECONDS) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.rejects import Reject
+from courtfeed.status import LOADED
 
 REJECTS_IN_JSON = 1_000  # the CSV has them all
 IDS_PER_WRITE = 10_000
@@ -60,7 +61,7 @@ def acknowledgement(work: FileWork, rejects: Sequence[Reject] | None = None) -> 
         "message": work.message,
         "encoding": work.encoding,
         "rows_read": work.rows_read,
-        "rows_loaded": work.rows_mapped if work.status in ("loaded", "partial") else 0,
+        "rows_loaded": work.rows_mapped if work.status in LOADED else 0,
         "rows_excluded": work.rows_excluded,
         "rows_rejected": work.rows_rejected,
         "counts": work.counts,
@@ -107,7 +108,7 @@ def write_acknowledgement(
     json_path = folder / f"{stem}.ack.json"
     csv_path = folder / f"{stem}.rejects.csv"
     rejects = read_rejects(work)
-    loaded = work.status in ("loaded", "partial")
+    loaded = work.status in LOADED
     _write_json(json_path, acknowledgement(work, rejects), created_ids if loaded else None)
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)

@@ -17,6 +17,7 @@ from courtfeed.faults import kill_point
 from courtfeed.pipeline.work import FileWork, sha256_of, write_rejects
 from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
+from courtfeed.status import Status
 
 DEFAULT_MAX_UNPACKED_MB = Profile.model_fields["max_unpacked_mb"].default
 
@@ -88,7 +89,7 @@ def unpack_delivery(
         write_rejects(
             work.staging("rejects.read.jsonl"), [Reject(None, None, exc.rule, str(exc))], append=False
         )
-        return [work.end("rejected", str(exc))]
+        return [work.end(Status.REJECTED, str(exc))]
     works = []
     for payload in payloads:
         if payload.member is None and Path(payload.path) == local:
@@ -120,7 +121,7 @@ def mark_duplicates(works: list[FileWork], engine, hint: str = "not loaded again
                 continue
             earlier = ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
             if earlier:
-                work.end("duplicate", f"same content as upload {earlier['id']}, already loaded; {hint}")
+                work.end(Status.DUPLICATE, f"same content as upload {earlier['id']}, already loaded; {hint}")
 
 
 def fetch_stage(

@@ -13,6 +13,8 @@ from courtfeed.config.profile import Profile
 from courtfeed.pipeline.acknowledge import write_acknowledgement
 from courtfeed.pipeline.work import FileWork
 from courtfeed.sources.base import Source
+from courtfeed.status import Status
+from courtfeed.status import delivery_status as status_of
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -27,14 +29,9 @@ def iter_created_ids(engine: Engine, work: FileWork, entity: str):
 log = logging.getLogger(__name__)
 
 
-def delivery_status(works: list[FileWork]) -> str:
+def delivery_status(works: list[FileWork]) -> Status:
     """One status for a delivery of several payloads (a zip): the worst that still loaded."""
-    statuses = {w.status for w in works}
-    if statuses <= {"duplicate"}:
-        return "duplicate"
-    if statuses & {"loaded", "partial"}:
-        return "partial" if statuses - {"loaded", "duplicate"} else "loaded"
-    return "failed" if "failed" in statuses else "rejected"
+    return status_of([Status(w.status or Status.FAILED) for w in works])
 
 
 def finalize_stage(
@@ -60,9 +57,9 @@ def finalize_stage(
         if profile.reports_directory:
             source.upload(ack_json, profile.reports_directory, ack_json.name)
             source.upload(ack_csv, profile.reports_directory, ack_csv.name)
-    settled = status in ("loaded", "partial", "duplicate")
+    settled = status in (Status.LOADED, Status.PARTIAL, Status.DUPLICATE)
     removes = (settled and profile.after_load in ("delete", "archive")) or (
-        status == "rejected" and profile.error_directory
+        status == Status.REJECTED and profile.error_directory
     )
     if removes and not source.exists(first.path):
         # A retry after an attempt that was killed between the move and its end: the file was
@@ -74,7 +71,7 @@ def finalize_stage(
     elif settled and profile.after_load == "archive" and profile.archive_directory:  # required by Profile
         moved = source.move(first.path, profile.archive_directory)
         actions.append(f"archived to {moved}")
-    elif status == "rejected" and profile.error_directory:
+    elif status == Status.REJECTED and profile.error_directory:
         moved = source.move(first.path, profile.error_directory)
         actions.append(f"moved to {moved}")
     if profile.reports_directory:

@@ -21,6 +21,7 @@ from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.parquet_io import iter_record_batches
 from courtfeed.pipeline.work import FileWork, read_rejects
 from courtfeed.privacy import ValueFreeError, value_free
+from courtfeed.status import LOADED, Status
 from courtfeed.target import ledger
 from courtfeed.target.upsert import Loader, created_ids
 
@@ -56,7 +57,7 @@ def record_ended(engine: Engine, work: FileWork, attempts: int | None = None) ->
         engine,
         **_ledger_fields(work),
         attempts=attempts,
-        status=work.status or "failed",  # ended works always carry their status
+        status=work.status or Status.FAILED,  # ended works always carry their status
         message=work.message,
         rows_read=work.rows_read,
         rows_loaded=0,
@@ -73,7 +74,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     if not work.ended:
         reason = over_threshold(work, template)
         if reason:
-            work.end("rejected", reason)
+            work.end(Status.REJECTED, reason)
     if work.ended:
         return record_ended(engine, work)
     counts: dict[str, dict[str, int]] = {}
@@ -111,7 +112,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 scope = "all" if template.method == "replace_all" else "template"
                 for entity in template.entities:
                     counts[entity]["deleted"] = loader.replace(entity, scope)
-            status = "partial" if work.rows_rejected else "loaded"
+            status = Status.PARTIAL if work.rows_rejected else Status.LOADED
             message = work.message or (
                 f"{work.rows_rejected} rows rejected" if work.rows_rejected else "all rows loaded"
             )
@@ -128,12 +129,12 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 rejects=read_rejects(work),
             )
     except _AlreadyLoaded as exc:
-        work.end("duplicate", f"same content as upload {exc.args[0]}, already loaded; not loaded again")
+        work.end(Status.DUPLICATE, f"same content as upload {exc.args[0]}, already loaded; not loaded again")
         return record_ended(engine, work)
     except Exception as exc:
         # Database errors can quote row values (e.g. a unique-violation DETAIL): keep only the
         # class and SQLSTATE, never the text, in what is stored and logged.
-        work.end("failed", f"load failed: {value_free(exc)}")
+        work.end(Status.FAILED, f"load failed: {value_free(exc)}")
         log.error("upload %s: %s", work.upload_id, work.message)
         record_ended(engine, work)
         # not the original: Airflow logs a task's exception with its text, and mails it
@@ -154,6 +155,6 @@ def created_ids_of(
     engine: Engine, work: FileWork, limit: int | None = CREATED_IDS_KEPT
 ) -> dict[str, list[str]]:
     """Per entity, the ids this upload created (at most ``limit`` each; None: all)."""
-    if work.status not in ("loaded", "partial"):
+    if work.status not in LOADED:
         return {}
     return {entity: list(islice(iter_created_ids(engine, work, entity), limit)) for entity in work.counts}

@@ -21,6 +21,7 @@ from courtfeed.readers.header import (
     match_columns,
 )
 from courtfeed.rejects import FileRejected, Reject
+from courtfeed.status import Status
 
 ROWS_FILE = "rows.parquet"
 
@@ -73,16 +74,16 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         if exc.rule == "missing_header":
             work.columns = []  # the "header" is a row of data: it must not travel on in XCom
         write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])
-        return work.end("rejected", str(exc))
+        return work.end(Status.REJECTED, str(exc))
     work.rows_read, work.rows_excluded = read, excluded
     if read == 0:
         msg = "the file has a header but no data rows" if work.columns else "the file has no rows"
         write_rejects(rejects_path, [Reject(None, None, "no_rows", msg)])
-        return work.end("rejected", msg)
+        return work.end(Status.REJECTED, msg)
     if read < template.min_rows:
         msg = f"the file has {read} data rows, the template expects at least {template.min_rows}"
         write_rejects(rejects_path, [Reject(None, None, "min_rows", msg)])
-        return work.end("rejected", msg)
+        return work.end(Status.REJECTED, msg)
     notes = []
     if match.missing:
         # Optional columns that are gone: their fields load empty. Say so in the upload's message.

@@ -24,8 +24,12 @@ from courtfeed.pipeline.parquet_io import iter_records
 from courtfeed.pipeline.read import read_stage
 from courtfeed.pipeline.validate import validate_stage
 from courtfeed.pipeline.work import FileWork, sha256_of
+from courtfeed.status import LOADED, Status
+from courtfeed.status import delivery_status as rule
 
 SAMPLE_RECORDS = 20
+# What `courtfeed preview` reports for a file that would load: the contract's word, not a ledger status.
+PREVIEW_OK = "ok"
 
 # Summed over the payloads of a delivery in the aggregate result.
 ROW_COUNTS = ("rows_read", "rows_loaded", "rows_excluded", "rows_rejected", "rejects_total")
@@ -94,7 +98,7 @@ def sample(work: FileWork, template: Template, limit: int = SAMPLE_RECORDS) -> l
 
 def result_dict(work: FileWork, template: Template, with_records: bool = True) -> dict:
     out = acknowledgement(work)
-    if with_records and work.status in ("loaded", "partial", "preview"):
+    if with_records and work.status in (*LOADED, Status.PREVIEW):
         out["records"] = sample(work, template)
     else:
         out["records"] = []
@@ -107,15 +111,11 @@ def is_plain(works: list[FileWork]) -> bool:
 
 def delivery_status(statuses: list[str]) -> str:
     """The status of a delivery of several uploads by the one rule the DAG's finalize applies
-    (pipeline/finalize.py), so `courtfeed ingest` and the DAG agree; a preview's "ok" counts as
-    what it would be, "loaded"."""
-    from types import SimpleNamespace
-
-    from courtfeed.pipeline.finalize import delivery_status as rule
-
-    preview = "ok" in statuses
-    status = rule([SimpleNamespace(status="loaded" if s == "ok" else s) for s in statuses])  # type: ignore[misc]
-    return "ok" if preview and status == "loaded" else status
+    (courtfeed.status.delivery_status), so `courtfeed ingest` and the DAG agree; a preview's
+    "ok" counts as what it would be, "loaded"."""
+    preview = PREVIEW_OK in statuses
+    status = rule([Status.LOADED if s == PREVIEW_OK else Status(s) for s in statuses])
+    return PREVIEW_OK if preview and status == Status.LOADED else status
 
 
 def combined_result(delivery: FileWork, results: list[dict]) -> dict:
@@ -163,13 +163,13 @@ def _preview_result(work: FileWork, template: Template) -> dict:
     work = prepare(work, template)
     if not work.ended:
         reason = over_threshold(work, template)
-        work.end("rejected", reason) if reason else None
+        work.end(Status.REJECTED, reason) if reason else None
     if not work.ended:
-        work.status = "preview"
+        work.status = Status.PREVIEW
         work.counts = {e: {"records": c["records"]} for e, c in work.counts.items()}
     out = result_dict(work, template)
-    out["rows_loaded"] = work.rows_mapped if work.status == "preview" else 0
-    out["status"] = "ok" if work.status == "preview" else work.status
+    out["rows_loaded"] = work.rows_mapped if work.status == Status.PREVIEW else 0
+    out["status"] = PREVIEW_OK if work.status == Status.PREVIEW else work.status
     return out
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from courtfeed.pipeline.load import record_ended
 from courtfeed.pipeline.work import FileWork
+from courtfeed.status import Status
 from courtfeed.target import ledger
 
 
@@ -35,7 +36,7 @@ def park_unsettled(engine: Engine, work: FileWork, attempts: int) -> str | None:
         # The same lock a load takes on the file: a load still committing is waited for.
         ledger.lock_file(conn, work.profile, work.path)
         rows = ledger.run_uploads(conn, work.profile, work.path, work.run_id)
-        if any(row["status"] != "failed" for row in rows):
+        if any(row["status"] != Status.FAILED for row in rows):
             return None
         # A failed row with fewer attempts than allowed was written by an attempt that expected
         # a retry; rows without attempts are failures of the file itself (final as they are).
@@ -45,6 +46,6 @@ def park_unsettled(engine: Engine, work: FileWork, attempts: int) -> str | None:
         if waiting:
             ledger.mark_parked(conn, waiting, parked_message(attempts), attempts)
             return waiting[0]
-    work.end("failed", parked_message(attempts))
+    work.end(Status.FAILED, parked_message(attempts))
     record_ended(engine, work, attempts=attempts)
     return work.upload_id

@@ -25,6 +25,7 @@ from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.readers.header import match_columns
 from courtfeed.rejects import Reject
 from courtfeed.rows import ROW_COLUMN
+from courtfeed.status import Status
 from courtfeed.validation import Validator, build_suite
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
     if failed:
         reasons = "; ".join(_describe(r) for r in failed)
         notes.insert(0, f"the file fails its expectations: {reasons}; nothing was loaded")
-        return work.end("rejected", "; ".join(notes))
+        return work.end(Status.REJECTED, "; ".join(notes))
     if notes:
         work.message = "; ".join([work.message, *notes] if work.message else notes)
     return work

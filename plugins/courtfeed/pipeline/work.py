@@ -12,14 +12,12 @@ import heapq
 import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import overload
+from typing import Any, overload
 
 from courtfeed.rejects import Reject
-
-# Statuses that end a file's trip early; later stages pass the work through untouched.
-ENDED = ("rejected", "failed", "duplicate")
+from courtfeed.status import ENDED, LOADED, Status
 
 
 @dataclass
@@ -40,7 +38,7 @@ class FileWork:
     sha256: str | None = None
     forced: bool = False
     run_id: str | None = None
-    status: str | None = None  # None while in progress
+    status: Status | None = None  # None while in progress
     message: str = ""
     encoding: str | None = None
     delimiter: str | None = None
@@ -58,8 +56,8 @@ class FileWork:
     def ended(self) -> bool:
         return self.status in ENDED
 
-    def end(self, status: str, message: str) -> FileWork:
-        self.status, self.message = status, message
+    def end(self, status: Status, message: str) -> FileWork:
+        self.status, self.message = Status(status), message
         return self
 
     def staging(self, name: str) -> Path:
@@ -68,11 +66,29 @@ class FileWork:
         return folder / name
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The XCom form: plain JSON types only (the status as its word)."""
+        data = asdict(self)
+        data["status"] = None if self.status is None else str(self.status)
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> FileWork:
-        return cls(**data)
+    def from_dict(cls, data: dict[str, Any]) -> FileWork:
+        """A FileWork from its XCom form, written by this version of courtfeed or another one.
+
+        Runs in flight survive an upgrade: a key this version does not know is ignored, a field
+        the payload lacks takes its default. Only the file's identity (upload id, name, paths,
+        template, agency) must be there.
+        """
+        known = {f.name for f in fields(cls)}
+        kwargs = {key: value for key, value in data.items() if key in known}
+        missing = sorted(f.name for f in fields(cls) if f.name not in kwargs and _required(f))
+        if missing:
+            raise ValueError(
+                f"file payload lacks {', '.join(missing)}: it was not written by a courtfeed stage"
+            )
+        if kwargs.get("status") is not None:
+            kwargs["status"] = Status(kwargs["status"])
+        return cls(**kwargs)
 
     def summary(self) -> dict:
         """What a task returns for the Airflow UI: status and counts, no row values."""
@@ -80,12 +96,16 @@ class FileWork:
             "file": self.name,
             "status": self.status or "in progress",
             "rows_read": self.rows_read,
-            "rows_loaded": self.rows_mapped if self.status in ("loaded", "partial") else 0,
+            "rows_loaded": self.rows_mapped if self.status in LOADED else 0,
             "rows_excluded": self.rows_excluded,
             "rows_rejected": self.rows_rejected,
             "counts": self.counts,
             "message": self.message,
         }
+
+
+def _required(spec: Field) -> bool:
+    return spec.default is MISSING and spec.default_factory is MISSING
 
 
 def write_rejects(path: Path, rejects: Iterable[Reject], append: bool = True) -> None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 
 from courtfeed.rejects import Reject
+from courtfeed.status import LOADED, SETTLED, Status
 from courtfeed.target.schema import file_observations, uploads, utc_now
 from courtfeed.target.schema import upload_rejects as rejects_table
 
@@ -20,11 +21,11 @@ from courtfeed.target.schema import upload_rejects as rejects_table
 # "failed" is an upload whose retries are spent: parked until someone reprocesses it (force_files,
 # `courtfeed reprocess`), so a file that cannot load is not fetched, failed and alerted on again
 # every cycle.
-SETTLED_STATUSES = ("loaded", "partial", "rejected", "duplicate", "failed")
+SETTLED_STATUSES = tuple(sorted(SETTLED))
 # An upload in one of these states put records in the target.
-LOADED_STATUSES = ("loaded", "partial")
+LOADED_STATUSES = tuple(sorted(LOADED))
 # Set while the loading transaction is open; never visible to other connections.
-IN_PROGRESS_STATUS = "loading"
+IN_PROGRESS_STATUS = Status.LOADING
 MAX_STORED_REJECTS = 10_000
 # Rows per IN (...) lookup: far under every backend's bound-parameter limit.
 LOOKUP_CHUNK = 1_000
@@ -252,7 +253,7 @@ def mark_parked(conn: Connection, upload_ids: list[str], message: str, attempts:
     """Settle failed rows that still say "retried" as parked, with the attempts made."""
     conn.execute(
         update(uploads)
-        .where(uploads.c.id.in_(upload_ids), uploads.c.status == "failed")
+        .where(uploads.c.id.in_(upload_ids), uploads.c.status == Status.FAILED)
         .values(message=message, attempts=attempts, finished_at=utc_now())
     )
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from courtfeed.config.fields import ENTITY_FIELDS, stored_fields
+from courtfeed.status import Status
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,7 +52,9 @@ TABLE_NAMES = {
 # Columns every entity table has besides its fields; no field may use these names.
 BOOKKEEPING_COLUMNS = ("id", "agency", "natural_key", "upload_id", "template", "created_at", "updated_at")
 
-UPLOAD_STATUSES = ("loaded", "partial", "rejected", "failed", "duplicate")
+UPLOAD_STATUSES = tuple(
+    s.value for s in (Status.LOADED, Status.PARTIAL, Status.REJECTED, Status.FAILED, Status.DUPLICATE)
+)
 
 
 class UtcDateTime(TypeDecorator):
