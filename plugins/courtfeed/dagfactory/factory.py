@@ -100,47 +100,41 @@ def pickup_schedule(profile: Profile):
     return schedule_for(profile)
 
 
-def sensor_timeout(profile: Profile) -> int:
-    """A watched profile's run starts because a file is ready: if it finds nothing new (the
-    ledger has it), it ends soon instead of holding the profile's one run slot."""
+def task_settings(profile: Profile) -> dict[str, dict[str, Any]]:
+    """Keyword arguments of the tasks, by the part they play.
+
+    ``server``: tasks that connect to the source share its pool. ``per_file``: every per-file
+    task is retried (a killed worker, a dropped connection, a restarted database); after the
+    last attempt the file is parked as failed (dagfactory/tasks.py), and its map index shows
+    the file name. ``target``: the load shares the target's pool.
+    """
     src = profile.source
-    if profile.pickup == "watch":
-        return min(src.wait_timeout_seconds, max(2 * src.poke_interval_seconds, 30))
-    return src.wait_timeout_seconds
+    return {
+        "server": {"pool": src.pool} if src.pool else {},
+        "per_file": {
+            "retries": profile.retries,
+            "retry_delay": timedelta(seconds=profile.retry_delay_seconds),
+            "retry_exponential_backoff": True,
+            "map_index_template": "{{ file_name }}",
+        },
+        "target": {"pool": profile.target_pool} if profile.target_pool else {},
+    }
 
 
-def build_dag(profile: Profile):
-    from airflow.sdk import DAG, PokeReturnValue, get_current_context, task, task_group, teardown
-
-    name = profile.name
-    src = profile.source
-    server: dict[str, Any] = {"pool": src.pool} if src.pool else {}
+def dag_arguments(profile: Profile) -> dict[str, Any]:
+    """What the DAG object is built with: schedule, tags, docs, the defaults of its tasks."""
     from courtfeed.dagfactory.alerts import on_task_failure
 
-    default_args = {
-        "owner": profile.owner,
-        "retries": 0,
-        "on_failure_callback": on_task_failure,  # alerts: mail/Slack the profile's recipients
-        # No attempt runs forever (a hung connection, a stuck lock): Airflow fails it and retries.
-        "execution_timeout": timedelta(minutes=profile.execution_timeout_minutes),
-    }
-    # Every per-file task is retried (a killed worker, a dropped connection, a restarted
-    # database); after the last attempt the file is parked as failed (dagfactory/tasks.py).
-    per_file_retries: dict[str, Any] = {
-        "retries": profile.retries,
-        "retry_delay": timedelta(seconds=profile.retry_delay_seconds),
-        "retry_exponential_backoff": True,
-    }
-    target: dict[str, Any] = {"pool": profile.target_pool} if profile.target_pool else {}
-    with DAG(
-        dag_id=profile.dag_id,
-        description=profile.description or None,
-        schedule=pickup_schedule(profile),
-        start_date=START_DATE,
-        catchup=False,
-        max_active_runs=1,
-        is_paused_upon_creation=not profile.enabled,
-        tags=sorted(
+    src = profile.source
+    return {
+        "dag_id": profile.dag_id,
+        "description": profile.description or None,
+        "schedule": pickup_schedule(profile),
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "is_paused_upon_creation": not profile.enabled,
+        "tags": sorted(
             {
                 "courtfeed",
                 f"agency:{profile.agency}",
@@ -149,123 +143,42 @@ def build_dag(profile: Profile):
                 *profile.tags,
             }
         ),
-        doc_md=profile_doc(profile),
-        default_args=default_args,
-    ) as dag:
+        "doc_md": profile_doc(profile),
+        "default_args": {
+            "owner": profile.owner,
+            "retries": 0,
+            "on_failure_callback": on_task_failure,  # alerts: mail/Slack the profile's recipients
+            # No attempt runs forever (a hung connection, a stuck lock): Airflow fails it and retries.
+            "execution_timeout": timedelta(minutes=profile.execution_timeout_minutes),
+        },
+    }
 
-        @task.sensor(
-            task_id="list_new_files",
-            **server,
-            mode="reschedule",
-            poke_interval=src.poke_interval_seconds,
-            timeout=sensor_timeout(profile),
-            soft_fail=True,
-            retries=3,
-            retry_delay=timedelta(seconds=profile.retry_delay_seconds),
-            retry_exponential_backoff=True,
-        )
-        def list_new_files() -> PokeReturnValue:
-            from courtfeed.dagfactory.tasks import poke_for_files
-            from courtfeed.dagfactory.watcher import seen_stable
 
-            ctx = get_current_context()
-            run = ctx.get("dag_run")
-            files = poke_for_files(
-                name,
-                ctx["params"],
-                ctx["run_id"],
-                run_type=getattr(getattr(run, "run_type", None), "value", None),
-                interval=(ctx.get("data_interval_start"), ctx.get("data_interval_end")),
-                seen_stable=seen_stable(ctx.get("triggering_asset_events")),
-            )
-            return PokeReturnValue(is_done=bool(files), xcom_value=files)
+def build_dag(profile: Profile):
+    """One profile's DAG: the sensor, then for each file it found the stages as a task group."""
+    from airflow.sdk import DAG, task_group
 
-        def _label(value: dict | list) -> None:
-            # The delivered file's name labels every task of its group (map_index_template).
-            first = value[0] if isinstance(value, list) and value else value
-            path = first.get("path", "") if isinstance(first, dict) else ""
-            context: dict[str, Any] = get_current_context()  # type: ignore[assignment]
-            context["file_name"] = path.rsplit("/", 1)[-1] or "?"
+    from courtfeed.dagfactory.stage_tasks import list_new_files_task, stage_task, staging_teardown
 
-        per_file: dict[str, Any] = {"map_index_template": "{{ file_name }}"}
-        assets = entity_assets(profile)
-
-        @task(task_id="fetch", **server, **per_file_retries, **per_file)
-        def fetch(remote: dict) -> list[dict]:
-            from courtfeed.dagfactory.tasks import fetch as run
-
-            _label(remote)
-            return run(name, remote, get_current_context()["run_id"])
-
-        @task(task_id="read", **per_file_retries, **per_file)
-        def read(work: list[dict]) -> list[dict]:
-            from courtfeed.dagfactory.tasks import read as run
-
-            _label(work)
-            return run(name, work)
-
-        @task(task_id="validate", **per_file_retries, **per_file)
-        def validate(work: list[dict]) -> list[dict]:
-            from courtfeed.dagfactory.tasks import validate as run
-
-            _label(work)
-            return run(name, work)
-
-        @task(task_id="map", **per_file_retries, **per_file)
-        def map_rows(work: list[dict]) -> list[dict]:
-            from courtfeed.dagfactory.tasks import map_rows as run
-
-            _label(work)
-            return run(name, work)
-
-        @task(task_id="load", outlets=list(assets.values()), **target, **per_file_retries, **per_file)
-        def load(work: list[dict]) -> list[dict]:
-            from courtfeed.dagfactory.tasks import load as run
-
-            _label(work)
-            results = run(name, work)
-            # One asset event per entity written, with the counts summed over the delivery's
-            # uploads, so downstream DAGs can be scheduled on e.g. "metro-county events changed".
-            events = get_current_context()["outlet_events"]
-            totals: dict[str, dict] = {}
-            for result in results:
-                for entity, counts in (result.get("counts") or {}).items():
-                    agg = totals.setdefault(
-                        entity, {"uploads": [], "created": 0, "updated": 0, "unchanged": 0, "deleted": 0}
-                    )
-                    agg["uploads"].append(result["upload_id"])
-                    for k in ("created", "updated", "unchanged", "deleted"):
-                        agg[k] += int(counts.get(k, 0))
-            for entity, agg in totals.items():
-                if entity in assets:
-                    events[assets[entity]].extra = {
-                        "file": results[0]["path"].rsplit("/", 1)[-1],
-                        "status": ",".join(sorted({r["status"] for r in results})),
-                        **agg,
-                    }
-            return results
-
-        @task(task_id="finalize", **server, **per_file_retries, **per_file)
-        def finalize(work: list[dict]) -> dict:
-            from courtfeed.dagfactory.tasks import finalize as run
-
-            _label(work)
-            return run(name, work)
-
-        # Retried like the others: it reads the ledger, which may be restarting just then.
-        @teardown
-        @task(task_id="clean_staging", **per_file_retries, **per_file)
-        def clean_staging(remote: dict) -> str:
-            from courtfeed.dagfactory.tasks import clean_staging as run
-
-            _label(remote)
-            return run(name, remote, get_current_context()["run_id"])
+    settings = task_settings(profile)
+    assets = entity_assets(profile)
+    with DAG(**dag_arguments(profile)) as dag:
+        fetch = stage_task(profile.name, "fetch", **settings["server"], **settings["per_file"])
+        read = stage_task(profile.name, "read", **settings["per_file"])
+        validate = stage_task(profile.name, "validate", **settings["per_file"])
+        map_rows = stage_task(profile.name, "map", **settings["per_file"])
+        load = stage_task(
+            profile.name, "load", assets=assets, outlets=list(assets.values()), **settings["target"],
+            **settings["per_file"],
+        )  # fmt: skip
+        finalize = stage_task(profile.name, "finalize", **settings["server"], **settings["per_file"])
+        clean_staging = staging_teardown(profile.name, **settings["per_file"])
 
         @task_group(group_id="file")
         def process(remote: dict):
             finalize(load(map_rows(validate(read(fetch(remote)))))) >> clean_staging(remote)  # type: ignore[arg-type]  # XComArgs at parse time
 
-        process.expand(remote=list_new_files())
+        process.expand(remote=list_new_files_task(profile, **settings["server"])())
     # Added once the tasks exist: Airflow deep-copies a DAG's params into every task it creates
     # (several times each), which was a third of the parse time, while a run merges the DAG's
     # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
