@@ -96,13 +96,19 @@ def _forked(folder: Path) -> dict:
     preload()
     preload_seconds = time.perf_counter() - start
     seconds = {}
+    imported: dict[str, list[str]] = {}
     for stage in STAGES:
         start = time.perf_counter()
         pid = os.fork()
         if pid == 0:
             code = 0
             try:
+                before = set(sys.modules)
                 run_stage(stage, folder)
+                # What the stage had to import itself (submodules a library loads lazily, e.g.
+                # phonenumbers' region data, are expected; a whole library is not).
+                fresh = sorted(set(sys.modules) - before)
+                (folder / f"imports.{stage}.json").write_text(json.dumps(fresh))
             except BaseException:
                 import traceback
 
@@ -113,7 +119,8 @@ def _forked(folder: Path) -> dict:
         if status:
             raise RuntimeError(f"stage {stage} failed")
         seconds[stage] = round(time.perf_counter() - start, 3)
-    return {"preload_seconds": round(preload_seconds, 3), "seconds": seconds}
+        imported[stage] = json.loads((folder / f"imports.{stage}.json").read_text())
+    return {"preload_seconds": round(preload_seconds, 3), "seconds": seconds, "imported": imported}
 
 
 def _status(folder: Path) -> dict:

@@ -49,7 +49,8 @@ def test_other_airflow_processes_import_nothing_heavy():
 def test_stages_forked_from_a_preloaded_parent_pay_no_imports(tmp_path: Path):
     # bench.small_file --forked: preload once, then fork one process per stage of the
     # 250-row demo file, as an executor worker forks tasks. A stage that had to import
-    # Great Expectations itself would take ~10 s of CPU.
+    # Great Expectations itself would take ~10 s of CPU; the seconds are `make bench`'s to
+    # report, the test holds what they come from: no stage imports a heavy library itself.
     folder = tmp_path
     out = subprocess.run(
         [sys.executable, "-m", "bench.small_file", "--forked", str(folder)],
@@ -59,8 +60,11 @@ def test_stages_forked_from_a_preloaded_parent_pay_no_imports(tmp_path: Path):
         timeout=600,
     )
     assert out.returncode == 0, out.stderr
-    seconds = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
+    imported = json.loads(out.stdout.strip().splitlines()[-1])["imported"]
     work = json.loads((folder / "work.json").read_text())
     assert work["status"] == "loaded" and work["rows_read"] == 250
-    assert seconds["validate"] < 5, seconds
-    assert sum(seconds.values()) < 15, seconds
+    assert set(imported) == {"fetch", "read", "validate", "map", "load", "finalize"}
+    heavy = {"great_expectations", "pandas", "pyarrow", "sqlalchemy", "phonenumbers", "python_calamine"}
+    assert {stage: sorted(heavy & set(names)) for stage, names in imported.items()} == dict.fromkeys(
+        imported, []
+    ), imported
