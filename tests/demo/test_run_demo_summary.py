@@ -1,5 +1,5 @@
 """`make run` ends with each demo file's task time, fetch to finalize, summed from the REST
-API's task instances (scripts/run_demo.py); README's "Small files" figure comes from it."""
+API's task instances (scripts/demo_airflow.py); README's "Small files" figure comes from it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_demo():
-    spec = importlib.util.spec_from_file_location("run_demo", REPO / "scripts" / "run_demo.py")
+def demo_airflow():
+    spec = importlib.util.spec_from_file_location("demo_airflow", REPO / "scripts" / "demo_airflow.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -28,6 +28,6 @@ def test_task_seconds_are_summed_per_file_and_stage_over_attempts():
         {"task_id": "file.map", "map_index": 1, "rendered_map_index": "b.txt", "duration": None},  # not run
     ]
 
-    got = run_demo().per_file_task_seconds(tis)
+    got = demo_airflow().per_file_task_seconds(tis)
 
     assert got == {"a.txt": {"fetch": 0.5, "load": 3.0}, "b.txt": {"read": 0.25}}
