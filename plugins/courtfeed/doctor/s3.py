@@ -12,7 +12,7 @@ from courtfeed.doctor.connections import get_connection, missing_connection_hint
 from courtfeed.doctor.report import Recorder
 
 
-def _code(exc: Exception) -> str:
+def _code(exc: BaseException) -> str:
     return str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")) or type(exc).__name__
 
 
@@ -22,10 +22,21 @@ def _key(folder: str, name: str) -> str:
 
 
 def check_s3(profile: Profile, rec: Recorder) -> None:
+    """Each check in turn; one that fails says why the ones after it were not tried."""
     from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-    conn_id, bucket = profile.source.connection, profile.source.bucket or ""
-    prefix = profile.source.prefix
+    conn_id = profile.source.connection
+    endpoint = _check_connection(conn_id, rec)
+    if endpoint is None or (endpoint and not _check_endpoint(conn_id, endpoint, rec)):
+        return
+    client = S3Hook(aws_conn_id=conn_id).get_conn()
+    if _check_bucket(client, conn_id, profile.source.bucket or "", rec):
+        _check_list(client, profile, rec)
+        _check_writes(client, profile, rec)
+
+
+def _check_connection(conn_id: str, rec: Recorder) -> str | None:
+    """The connection's endpoint ("" for AWS itself), or None when the connection is not usable."""
     conn = get_connection(conn_id)
     if conn is None:
         rec.fail(
@@ -33,14 +44,14 @@ def check_s3(profile: Profile, rec: Recorder) -> None:
             f"Airflow connection '{conn_id}' is not defined",
             missing_connection_hint(conn_id, "aws"),
         )
-        return
+        return None
     if (conn.conn_type or "").lower() not in ("aws", "s3"):
         rec.fail(
             "connection",
             f"'{conn_id}' has type {conn.conn_type!r}, a bucket source needs aws",
             "set the connection type to aws (Amazon Web Services), or use source.directory for SFTP",
         )
-        return
+        return None
     extra = conn.extra_dejson or {}
     endpoint = extra.get("endpoint_url") or (extra.get("service_config") or {}).get("s3", {}).get(
         "endpoint_url"
@@ -49,26 +60,31 @@ def check_s3(profile: Profile, rec: Recorder) -> None:
         "connection",
         f"'{conn_id}': aws, endpoint {endpoint or 'AWS default'}, access key set: {bool(conn.login)}",
     )
+    return endpoint or ""
 
-    if endpoint:
-        parts = urlsplit(endpoint)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        problem = reachable(parts.hostname or "", port)
-        if problem:
-            rec.fail(
-                "endpoint reachable",
-                problem,
-                f"check extra endpoint_url of '{conn_id}' and that this machine may reach it",
-            )
-            rec.skip("bucket", "not tried: the endpoint is not reachable")
-            return
-        rec.ok("endpoint reachable", f"{parts.hostname}:{port} accepts connections")
 
-    client = S3Hook(aws_conn_id=conn_id).get_conn()
+def _check_endpoint(conn_id: str, endpoint: str, rec: Recorder) -> bool:
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    problem = reachable(parts.hostname or "", port)
+    if problem:
+        rec.fail(
+            "endpoint reachable",
+            problem,
+            f"check extra endpoint_url of '{conn_id}' and that this machine may reach it",
+        )
+        rec.skip("bucket", "not tried: the endpoint is not reachable")
+        return False
+    rec.ok("endpoint reachable", f"{parts.hostname}:{port} accepts connections")
+    return True
+
+
+def _check_bucket(client, conn_id: str, bucket: str, rec: Recorder) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         client.head_bucket(Bucket=bucket)
-        rec.ok("bucket", f"'{bucket}' exists and the keys may use it")
-    except Exception as exc:
+    except (ClientError, BotoCoreError) as exc:
         code = _code(exc)
         if code in ("404", "NoSuchBucket"):
             rec.fail(
@@ -85,18 +101,32 @@ def check_s3(profile: Profile, rec: Recorder) -> None:
         else:
             rec.fail("bucket", f"'{bucket}': {code}", f"check '{conn_id}' and the bucket")
         rec.skip("list", "not tried: the bucket is not usable")
-        return
+        return False
+    rec.ok("bucket", f"'{bucket}' exists and the keys may use it")
+    return True
 
+
+def _check_list(client, profile: Profile, rec: Recorder) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    conn_id, bucket, prefix = profile.source.connection, profile.source.bucket, profile.source.prefix
     try:
         page = client.list_objects_v2(Bucket=bucket, Prefix=prefix.lstrip("/"), MaxKeys=100)
         rec.ok("list", f"s3://{bucket}/{prefix} is listable ({page.get('KeyCount', 0)} objects seen)")
-    except Exception as exc:
+    except (ClientError, BotoCoreError) as exc:
         rec.fail(
             "list",
             f"listing s3://{bucket}/{prefix} refused ({_code(exc)})",
             f"grant the keys of '{conn_id}' s3:ListBucket on '{bucket}' (prefix '{prefix}')",
         )
-    folders = [("put", prefix)]
+
+
+def _check_writes(client, profile: Profile, rec: Recorder) -> None:
+    """A zero-byte probe written and removed under every prefix courtfeed writes to."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    conn_id, bucket = profile.source.connection, profile.source.bucket
+    folders = [("put", profile.source.prefix)]
     if profile.after_load == "archive" and profile.archive_directory:
         folders.append(("archive prefix", profile.archive_directory))
     if profile.error_directory:
@@ -109,7 +139,7 @@ def check_s3(profile: Profile, rec: Recorder) -> None:
             client.put_object(Bucket=bucket, Key=key, Body=b"")
             client.delete_object(Bucket=bucket, Key=key)
             rec.ok(name, f"s3://{bucket}/{folder.strip('/')} writable (zero-byte probe written and removed)")
-        except Exception as exc:
+        except (ClientError, BotoCoreError) as exc:
             rec.fail(
                 name,
                 f"writing under s3://{bucket}/{folder.strip('/')} refused ({_code(exc)})",
