@@ -1,4 +1,4 @@
-"""courtfeed_staging_sweep: every hour, remove staging no ending removed (issue 9 finding 5).
+"""courtfeed_staging_sweep: every hour, remove the staging folders that no file's own ending removed.
 
 Every file's group removes its own staging folder when the file ends, whatever the ending. What
 remains is an orphan: a worker killed with its task, a run deleted from the UI. This DAG removes

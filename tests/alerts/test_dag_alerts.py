@@ -177,7 +177,7 @@ def test_rejected_file_mails_profile_file_reason_and_log_link(rejected_run):
 
 
 def test_no_row_value_or_secret_in_any_log(rejected_run):
-    """Issue 5.7: every task log file under $AIRFLOW_HOME/logs and all the run printed are clean."""
+    """Every task log file under $AIRFLOW_HOME/logs and all the run printed are clean."""
     files = [
         p
         for p in rejected_run["logs"].rglob("*")
@@ -213,7 +213,7 @@ def test_failing_task_mails_task_and_error(tmp_path, smtp_server, migrated_airfl
     env = {
         **base_env(migrated_airflow, include, tmp_path / "staging", smtp_server),
         "AIRFLOW_CONN_SFTP_DOWN": json.dumps(dead),
-        # The tasks need the target connection (no fallback: issue 9 finding 6).
+        # The tasks need the target connection (there is no fallback).
         "AIRFLOW_CONN_COURTFEED_TARGET": json.dumps(
             {"conn_type": "sqlite", "host": str(tmp_path / "target.db")}
         ),

@@ -1,4 +1,4 @@
-"""No cell value outside the records (issue 10 finding 1): one profile DAG run over PII-bearing
+"""No cell value outside the records: one profile DAG run over PII-bearing
 files that take every rejection path (a missing header line, header drift, rejected rows, a
 failed expectation, a failed load), then the ledger, the acknowledgements (local and delivered),
 the alert e-mails the SMTP server received, the Slack payloads and the task logs are scanned for

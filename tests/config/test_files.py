@@ -105,7 +105,7 @@ def test_check_command_exit_codes(include: Path):
 
 
 def test_check_warns_about_a_profile_that_skips_host_key_checks(include: Path):
-    """Issue 10 finding 4: the opt-out is allowed, never silent."""
+    """The opt-out is allowed, never silent."""
     from courtfeed.config.files import check_warnings
 
     assert check_warnings(include) == []

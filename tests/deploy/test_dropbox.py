@@ -2,7 +2,7 @@
 
 Only the drop box's image is built (on the local Debian base of scripts/stack/base.sh: no registry
 is reachable here) and run with `docker run`, so these tests cost about two minutes, not the whole
-stack's start. They prove issue 10's finding 3 on the running image: the accounts are not locked
+stack's start. They prove on the running image that the accounts are not locked
 (agencies and the reader log in with their keys), nobody can create a symlink or a hard link, and
 one agency cannot reach another agency's files.
 """

@@ -1,4 +1,4 @@
-"""Issue 9 finding 5: a file whose run fails leaves nothing in staging (the downloaded file, the
+"""A file whose run fails leaves nothing in staging (the downloaded file, the
 stages' output): the file group's teardown removes its delivery folder on every ending."""
 
 from __future__ import annotations

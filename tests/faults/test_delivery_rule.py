@@ -1,4 +1,4 @@
-"""Issue 9 finding 7: one rule for a delivery's status and for duplicates, whoever runs it.
+"""One rule for a delivery's status and for duplicates, whoever runs it.
 
 A zip with one loaded and one rejected member ends the same in `courtfeed ingest` and in the
 DAG's finalize; the duplicate check inside the load transaction compares the zip member as the

@@ -1,4 +1,4 @@
-"""Issue 9 finding 2: a UTF-8 export with a few Windows-1252 lines (county systems merged) is
+"""A UTF-8 export with a few Windows-1252 lines (county systems merged) is
 decoded line by line, so every correct "Zoë" stays "Zoë"; the acknowledgement says so."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 9 finding 6: without the courtfeed_target connection a deployed task fails with one
+"""Without the courtfeed_target connection a deployed task fails with one
 clear line, instead of loading into a SQLite file on the worker's disk that nobody reads."""
 
 from __future__ import annotations

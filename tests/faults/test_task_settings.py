@@ -1,4 +1,4 @@
-"""Issue 9 finding 8: every task has an execution timeout (profile-tunable, checked by
+"""Every task has an execution timeout (profile-tunable, checked by
 `courtfeed check`), per-file tasks are retried with backoff, and `load` can share one pool per
 target database."""
 

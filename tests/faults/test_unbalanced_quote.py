@@ -1,4 +1,4 @@
-"""Issue 9 finding 3: a quote that opens and never closes swallows the rows after it; the reject
+"""A quote that opens and never closes swallows the rows after it; the reject
 names the quote and the lines it swallowed, instead of "row has 2 fields"."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Acknowledgements a clerk can open safely (no live formulas), whose names fit any file system,
-written before the remote file is archived or deleted (issue 10 finding 5)."""
+written before the remote file is archived or deleted."""
 
 from __future__ import annotations
 

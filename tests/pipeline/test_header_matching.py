@@ -1,4 +1,4 @@
-"""Header matching through the pipeline (issue 9 finding 4): a name the template reads that the
+"""Header matching through the pipeline: a name the template reads that the
 file has twice is a clear rejection naming both positions; a header that differs only in case or
 surrounding spaces loads, and its acknowledgement says so."""
 

@@ -1,4 +1,4 @@
-"""Issue 9 finding 5: the sweeper removes orphaned delivery folders older than a configurable
+"""The sweeper removes orphaned delivery folders older than a configurable
 age, in a local staging folder and in object storage, and leaves young ones alone."""
 
 from __future__ import annotations

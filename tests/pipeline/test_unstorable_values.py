@@ -1,4 +1,4 @@
-"""Issue 9, finding 1: values the target cannot store are rejected per row before the load.
+"""Values the target cannot store are rejected per row before the load.
 
 A payments file with an amount too large for numeric(14,2), a NUL character far past the first
 64 KB and a reference too long for the (agency, natural_key) index: each such row is rejected with

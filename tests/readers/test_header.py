@@ -71,7 +71,7 @@ def test_an_exact_spelling_wins_over_a_loose_one():
     assert match.loosely_matched == {}
 
 
-# --- duplicate header names (issue 9 finding 4) -----------------------------------------------
+# --- duplicate header names -----------------------------------------------
 
 
 def test_two_headers_equal_but_for_case_are_a_duplicate_naming_both_positions():
@@ -236,7 +236,7 @@ def test_describe_drift_names_the_spelled_out_column():
     )
 
 
-# --- a file whose header line is missing (issue 10 finding 1) ---------------------------------
+# --- a file whose header line is missing ---------------------------------
 
 DEMO = Path(__file__).resolve().parents[2] / "include" / "demo" / "metro_hearings_20261128.txt"
 

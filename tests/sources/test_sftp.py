@@ -159,7 +159,7 @@ def test_unreadable_folder_says_permission_denied(sshd, sftp_conn, password_drop
     assert error.transient is False
 
 
-# --- host keys are pinned, never trusted on first sight (issue 10 finding 4) -----------------------
+# --- host keys are pinned, never trusted on first sight -----------------------
 
 
 def test_a_connection_without_a_pinned_host_key_is_refused(sshd, monkeypatch):
@@ -205,7 +205,7 @@ def test_a_pinned_key_still_counts_when_the_profile_opts_out(sshd, monkeypatch, 
     assert "host key does not match" in str(caught.value)
 
 
-# --- only regular files, never a link (issue 10 finding 3) -----------------------------------------
+# --- only regular files, never a link -----------------------------------------
 
 
 def _link_as(user: str, link: Path, target: Path) -> None:

@@ -1,4 +1,4 @@
-"""`courtfeed preview --json` on the messy files courts really export (issue 3, "Done when").
+"""`courtfeed preview --json` on the messy files courts really export.
 
 Each test writes its own file and template into tmp_path and checks the counts, the rejected
 rows by the number a person sees in a spreadsheet, and the decoded, typed records.

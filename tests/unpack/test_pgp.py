@@ -152,7 +152,7 @@ def test_deep_workdir_still_decrypts(tmp_path, keys):
 def test_gnupg_home_is_private(tmp_path):
     home = _make_gnupg_home(tmp_path / "work")
     try:
-        assert not home.is_relative_to(tmp_path)  # never in the staging folder (issue 9 finding 5)
+        assert not home.is_relative_to(tmp_path)  # never in the staging folder
         assert home.stat().st_mode & 0o777 == 0o700
     finally:
         _remove_gnupg_home(home)

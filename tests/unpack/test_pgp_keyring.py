@@ -1,4 +1,4 @@
-"""Issue 9 finding 5: the PGP keyring lives only as long as the decrypt step, even when the step
+"""The PGP keyring lives only as long as the decrypt step, even when the step
 is killed: never inside the staging folder, removed by the next attempt and by the sweeper."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Least privilege in a real Airflow: the api-server with the FAB auth manager serves the
 dashboard, a user whose role may read one profile's DAG sees only that profile's uploads, in
 every page, search, chart and card, and a client without a login gets 401 on every route
-(issue 10 finding 2)."""
+."""
 
 from __future__ import annotations
 

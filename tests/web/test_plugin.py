@@ -142,7 +142,7 @@ def test_mounted_dashboard_admits_only_logged_in_airflow_users(plugin_client):
 
 
 def test_every_route_of_the_mounted_dashboard_needs_a_login(plugin_client, demo_ledger):
-    """Issue 10 finding 2: the OpenAPI document, the static files and the SVG card included."""
+    """The OpenAPI document, the static files and the SVG card included."""
     client, _ = plugin_client
     upload_id = next(iter(demo_ledger.results.values()))["upload_id"]
     paths = [

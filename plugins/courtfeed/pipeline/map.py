@@ -1,6 +1,6 @@
 """Stage 3, map: convert the valid rows into typed records per entity, staged in Parquet.
 
-Rows stay in Arrow from rows.parquet to records.<entity>.parquet (see mapping.Mapper)."""
+Rows stay in Arrow from rows.parquet to records.<entity>.parquet (courtfeed.mapping.records.Mapper)."""
 
 from __future__ import annotations
 
