@@ -17,8 +17,9 @@ declare -A present=(
   [docker.io]='command -v dockerd >/dev/null'
   [mmdebstrap]='command -v mmdebstrap >/dev/null'
   [python3.11-venv]='python3.11 -c "import ensurepip" 2>/dev/null'
+  [prometheus]='test -x /usr/bin/prometheus && command -v promtool >/dev/null'
 )
-order=(openssh-server postgresql gnupg chromium chromium-driver docker-compose docker.io mmdebstrap python3.11-venv)
+order=(openssh-server postgresql gnupg chromium chromium-driver docker-compose docker.io mmdebstrap python3.11-venv prometheus)
 
 missing=()
 for package in "${order[@]}"; do
@@ -54,6 +55,12 @@ trap cleanup EXIT
 
 apt-get update -q
 apt-get install -y -q "${missing[@]}"
+
+# The prometheus package's own server (port 9090, /var/lib/prometheus) is not used either: the
+# tests start private ones on loopback ports, and `make lint` only runs promtool.
+if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+  systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+fi
 
 # If the freshly installed postgresql created and started its default cluster anyway (no
 # policy support), stop it and keep it from starting at boot; we never use it.

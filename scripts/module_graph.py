@@ -28,6 +28,7 @@ BEGIN, END = "<!-- module-graph:begin -->", "<!-- module-graph:end -->"
 # a later stage never reaches back to an earlier one.
 FLOORS: list[tuple[str, ...]] = [
     ("dagfactory", "cli", "web", "doctor", "demo"),  # entry points: Airflow, the command line, pages
+    ("observability",),  # OpenLineage facets and Prometheus metrics, from what the stages counted
     ("pipeline",),  # one stage per module, plain data between them
     ("sources",),  # where files come from (SFTP, S3) and which to take
     ("unpack",),  # .zip, .gz, .pgp deliveries

@@ -183,6 +183,9 @@ def build_dag(profile: Profile):
     # (several times each), which was a third of the parse time, while a run merges the DAG's
     # params into each task's context anyway (airflow.sdk.definitions.param.process_params).
     dag.params.update(run_params())
+    from courtfeed.dagfactory.lineage import attach
+
+    attach(dag, name)  # OpenLineage datasets of the file tasks (used only when the provider is on)
     return dag
 
 

@@ -27,6 +27,7 @@ from courtfeed.rejects import Reject
 from courtfeed.rows import ROW_COLUMN
 from courtfeed.status import Status
 from courtfeed.validation import Validator, build_suite
+from courtfeed.validation.assertions import assertion_results
 
 if TYPE_CHECKING:
     import numpy as np
@@ -99,6 +100,7 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
     del frame, rows
     progress.rows("validate", total, total)
     write_rejects(rejects_path, result.rejects)
+    work.checks = assertion_results(suite, result)
     notes = []
     file_warnings = [w for w in result.warnings if w.row is None]
     if file_warnings:

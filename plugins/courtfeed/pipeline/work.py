@@ -51,6 +51,8 @@ class FileWork:
     created_ids: dict[str, list[str]] = field(default_factory=dict)
     ack_path: str | None = None
     delivery_dir: str | None = None  # the staging folder of the whole delivery (removed at the end)
+    # how each expectation fared (validation.assertions): rule, column, success, counts; no values
+    checks: list[dict] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:

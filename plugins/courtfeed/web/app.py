@@ -290,6 +290,12 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     def api_search(visible: Visibility = visible_now, q: str = "", status: str = "", profile: str = ""):
         return JSONResponse(jsonable_encoder(dashboard.search(q.strip(), status, profile, visible)))
 
+    from courtfeed.web.metrics import MetricsEndpoint
+
+    # A plain route, which FastAPI's login dependency does not cover: Prometheus has no UI
+    # session and brings a bearer token instead.
+    app.add_route("/metrics", MetricsEndpoint(dashboard), include_in_schema=False)
+
     @app.get("/{anything:path}", include_in_schema=False)
     def not_found(anything: str):
         # Last: an unknown path answers 404 only after the login check, so a client without a
