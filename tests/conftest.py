@@ -77,6 +77,16 @@ def smtp_server() -> SmtpService:
 
 
 @pytest.fixture(scope="session")
+def openlineage_receiver():
+    """An OpenLineage endpoint that keeps the schema-valid events it is sent (tests/services/openlineage.py)."""
+    from tests.services.openlineage import start_openlineage_receiver
+
+    receiver = start_openlineage_receiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
 def migrated_airflow(airflow_home: str) -> str:
     """The session's AIRFLOW_HOME with its SQLite metadata database migrated (for dag.test())."""
     import subprocess

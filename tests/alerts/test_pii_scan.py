@@ -1,8 +1,9 @@
 """No cell value outside the records: one profile DAG run over PII-bearing
 files that take every rejection path (a missing header line, header drift, rejected rows, a
 failed expectation, a failed load), then the ledger, the acknowledgements (local and delivered),
-the alert e-mails the SMTP server received, the Slack payloads and the task logs are scanned for
-every name, birth date, phone and e-mail of those files."""
+the alert e-mails the SMTP server received, the Slack payloads, the OpenLineage events the
+provider posted and the task logs are scanned for every name, birth date, phone and e-mail of
+those files."""
 
 from __future__ import annotations
 
@@ -114,7 +115,9 @@ def slack_webhook():
 
 
 @pytest.fixture(scope="module")
-def scanned_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow, slack_webhook):
+def scanned_run(
+    tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow, slack_webhook, openlineage_receiver
+):
     port, received = slack_webhook
     tmp = tmp_path_factory.mktemp("pii_scan")
     user = next(u for u, acc in sshd.users.items() if acc.password)
@@ -167,7 +170,9 @@ def scanned_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow,
         "AIRFLOW_CONN_SLACK_PII": json.dumps(
             {"conn_type": "slackwebhook", "host": f"http://127.0.0.1:{port}/services", "password": "T0/B0/X"}
         ),
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": openlineage_receiver.transport(),
     }
+    openlineage_receiver.clear()
     started = time.time()
     smtp_server.clear()
     result, output = run_dag(env, "courtfeed__pii_hearings", "--no-retries")
@@ -192,7 +197,14 @@ def scanned_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow,
             **{f"ack {p.name}": p.read_text(encoding="utf-8", errors="replace") for p in acks},
             **{f"mail {m.subject}": str(m.message) for m in smtp_server.messages},
             **{f"slack {i}": json.dumps(call["json"]) for i, call in enumerate(received)},
+            **{f"openlineage event {i}": json.dumps(e) for i, e in enumerate(openlineage_receiver.events)},
+            **{
+                f"invalid openlineage event {i}": json.dumps(e)
+                for i, (e, _) in enumerate(openlineage_receiver.invalid)
+            },
         },
+        "lineage": list(openlineage_receiver.events),
+        "invalid lineage": [problems for _, problems in openlineage_receiver.invalid],
         "ledger": ledger_rows,
         "acks": acks,
         "mails": list(smtp_server.messages),
@@ -221,6 +233,22 @@ def test_every_rejection_path_was_taken(scanned_run):
     assert "[courtfeed] pii_hearings: file hearings_noheader.txt was rejected" in subjects
     assert any("task" in s and "failed" in s for s in subjects), subjects
     assert len(scanned_run["slack"]) >= 4
+    # each file's outcome went to the lineage backend: a FAIL with the ledger's reason
+    assert scanned_run["invalid lineage"] == []
+    reasons = {
+        e["run"]["runId"]: e["run"]["facets"]["errorMessage"]["message"]
+        for e in scanned_run["lineage"]
+        if e["job"]["name"] == "courtfeed__pii_hearings.file" and e["eventType"] == "FAIL"
+    }
+    assert {row["id"]: f"{row['status']}: {row['message']}" for row in scanned_run["ledger"]} == reasons
+    load_failures = [
+        e
+        for e in scanned_run["lineage"]
+        if e["job"]["name"].endswith(".file.load") and e["eventType"] == "FAIL"
+    ]
+    assert load_failures and all(
+        e["run"]["facets"]["errorMessage"]["message"].startswith("upload ") for e in load_failures
+    )
 
 
 def test_no_cell_value_anywhere(scanned_run):

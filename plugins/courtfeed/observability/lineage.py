@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from openlineage.client.event_v2 import InputDataset, OutputDataset
 from openlineage.client.facet_v2 import (
+    OutputDatasetFacet,
     column_lineage_dataset,
     data_quality_assertions_dataset,
     error_message_run,
@@ -183,6 +185,7 @@ def output_tables(work: dict, template: Template, target: Target, file_namespace
         if entity not in TABLE_NAMES:
             continue
         numbers = {k: int(counts.get(k, 0)) for k in ("created", "updated", "unchanged", "deleted")}
+        # created/updated/unchanged/deleted beside rowCount: the facet allows more properties
         statistics = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
             rowCount=numbers["created"] + numbers["updated"]
         ).with_additional_properties(**numbers)
@@ -191,7 +194,7 @@ def output_tables(work: dict, template: Template, target: Target, file_namespace
                 namespace=target.namespace,
                 name=target.table(entity),
                 facets={"columnLineage": column_lineage(template, entity, file_namespace, str(work["path"]))},
-                outputFacets={"outputStatistics": statistics},
+                outputFacets={"outputStatistics": cast(OutputDatasetFacet, statistics)},
             )
         )
     return outputs

@@ -221,10 +221,11 @@ def stage_durations(
         counts[(profile, stage, state)] += 1
         if duration is not None:
             seconds[(profile, stage)].append(float(duration))
+    # quantiles over a sliding window, as the client libraries' summaries give them
     durations = Family(
         "courtfeed_stage_duration_seconds",
-        "gauge",
-        "Duration of the stage's task attempts that ended recently.",
+        "summary",
+        "Duration of the stage's task attempts that ended in the last hour.",
     )
     for (profile, stage), values in sorted(seconds.items()):
         values.sort()
@@ -234,7 +235,9 @@ def stage_durations(
                 value, profile=profile, agency=agencies.get(profile, ""), stage=stage, quantile=str(q)
             )
     runs = Family(
-        "courtfeed_stage_attempts", "gauge", "Task attempts of the stage that ended recently, by state."
+        "courtfeed_stage_attempts",
+        "gauge",
+        "Task attempts of the stage that ended in the last hour, by state.",
     )
     for (profile, stage, state), count in sorted(counts.items()):
         runs.add(count, profile=profile, agency=agencies.get(profile, ""), stage=stage, state=state)

@@ -290,11 +290,11 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     def api_search(visible: Visibility = visible_now, q: str = "", status: str = "", profile: str = ""):
         return JSONResponse(jsonable_encoder(dashboard.search(q.strip(), status, profile, visible)))
 
-    from courtfeed.web.metrics import MetricsEndpoint
+    from courtfeed.web.metrics import metrics_endpoint
 
     # A plain route, which FastAPI's login dependency does not cover: Prometheus has no UI
     # session and brings a bearer token instead.
-    app.add_route("/metrics", MetricsEndpoint(dashboard), include_in_schema=False)
+    app.add_route("/metrics", metrics_endpoint(dashboard), include_in_schema=False)
 
     @app.get("/{anything:path}", include_in_schema=False)
     def not_found(anything: str):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 
 from courtfeed.config.files import load_profiles
 from courtfeed.observability.metrics import Family, ledger_metrics, render, stage_durations
@@ -66,28 +66,20 @@ def collect(dashboard, now: datetime | None = None) -> str:
     return render(families)
 
 
-class MetricsEndpoint:
-    """An ASGI app (a route of its own, outside the dashboard's login dependency)."""
+def metrics_endpoint(dashboard):
+    """The route's function (a plain Starlette route: FastAPI's login dependency is not on it)."""
 
-    def __init__(self, dashboard):
-        self.dashboard = dashboard
-
-    async def __call__(self, scope, receive, send):
-        request = Request(scope, receive)
+    async def endpoint(request: Request) -> Response:
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
-            response = PlainTextResponse(
-                f"metrics are off: set {TOKEN_ENV} to turn them on\n", status_code=404
-            )
-        elif not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
-            response = PlainTextResponse("a bearer token is required\n", status_code=401)
-        else:
-            try:
-                body = await run_in_threadpool(collect, self.dashboard)
-                response = PlainTextResponse(body, media_type=CONTENT_TYPE)
-            except Exception as exc:  # the driver's message can carry the URL: its type only
-                log.warning("metrics: the ledger cannot be read (%s)", type(exc).__name__)
-                response = PlainTextResponse(
-                    f"the ledger cannot be read ({type(exc).__name__})\n", status_code=503
-                )
-        await response(scope, receive, send)
+            return PlainTextResponse(f"metrics are off: set {TOKEN_ENV} to turn them on\n", status_code=404)
+        if not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+            return PlainTextResponse("a bearer token is required\n", status_code=401)
+        try:
+            body = await run_in_threadpool(collect, dashboard)
+        except Exception as exc:  # the driver's message can carry the URL: its type only
+            log.warning("metrics: the ledger cannot be read (%s)", type(exc).__name__)
+            return PlainTextResponse(f"the ledger cannot be read ({type(exc).__name__})\n", status_code=503)
+        return PlainTextResponse(body, media_type=CONTENT_TYPE)
+
+    return endpoint
