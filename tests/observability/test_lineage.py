@@ -5,6 +5,7 @@ and the Airflow layer's hooks on the file tasks."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
@@ -238,3 +239,35 @@ def test_a_file_task_raises_no_text_of_a_foreign_exception(hearings_dag):
 
     with pytest.raises(SourceError):  # courtfeed's own messages are value-free: kept as they are
         _observed(fail_as_courtfeed, "metro_hearings", "fetch", "file.fetch")({})
+
+
+def test_validate_records_how_each_expectation_fared(tmp_path):
+    """The validate stage keeps the assertions on the work (what the lineage facet is built from)."""
+    from courtfeed.pipeline.read import read_stage
+    from courtfeed.pipeline.run import local_work
+    from courtfeed.pipeline.validate import validate_stage
+
+    template = resolve_template("metro_hearings")
+    demo = Path(__file__).resolve().parents[2] / "include" / "demo" / "metro_hearings_20261128.txt"
+    lines = demo.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("|")
+    cells = lines[3].split("|")
+    cells[header.index("CASE_NO")] = "not-a-case-number"
+    lines[3] = "|".join(cells)
+    path = tmp_path / "metro_hearings_bad.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    work = validate_stage(
+        read_stage(local_work(path, template, tmp_path / "work", agency="a"), template), template
+    )
+    regex = [c for c in work.checks if c["assertion"] == "expect_column_values_to_match_regex"]
+    assert regex == [
+        {
+            "assertion": "expect_column_values_to_match_regex",
+            "column": "CASE_NO",
+            "success": False,
+            "severity": "error",
+            "failed_rows": 1,
+        }
+    ]
+    assert all(c["success"] for c in work.checks if c is not regex[0])
+    assert "not-a-case-number" not in json.dumps(work.to_dict())
