@@ -185,7 +185,7 @@ def build_dag(profile: Profile):
     dag.params.update(run_params())
     from courtfeed.dagfactory.lineage import attach
 
-    attach(dag, name)  # OpenLineage datasets of the file tasks (used only when the provider is on)
+    attach(dag, profile.name)  # OpenLineage datasets of the file tasks (used only when the provider is on)
     return dag
 
 

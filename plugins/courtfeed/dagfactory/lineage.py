@@ -169,7 +169,8 @@ def _send_outcome(profile_name: str, row: dict, context) -> None:
     from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
     from airflow.providers.openlineage.utils.utils import get_task_parent_run_facet
 
-    from courtfeed.observability.lineage import LOADED, error_facet
+    from courtfeed.observability.lineage import error_facet
+    from courtfeed.status import LOADED, Status
 
     dag_run = context["dag_run"]
     adapter = get_openlineage_listener().adapter
@@ -192,7 +193,7 @@ def _send_outcome(profile_name: str, row: dict, context) -> None:
     started = row.get("started_at") or datetime.now(UTC)
     ended = (row.get("finished_at") or datetime.now(UTC)).isoformat()
     adapter.start_task(event_time=started.isoformat(), task=lineage, run_facets=facets, **common)
-    if row["status"] in (*LOADED, "duplicate"):
+    if row["status"] in (*LOADED, Status.DUPLICATE):
         adapter.complete_task(end_time=ended, task=lineage, run_facets=facets, **common)
     else:
         facets["errorMessage"] = error_facet(f"{row['status']}: {row.get('message') or 'no reason recorded'}")

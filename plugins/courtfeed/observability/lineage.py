@@ -32,10 +32,10 @@ from sqlalchemy.engine import make_url
 
 from courtfeed.config.template import Template
 from courtfeed.mapping.records import LINKS
+from courtfeed.status import LOADED
 from courtfeed.target.schema import TABLE_NAMES
 
 TAG_SOURCE = "COURTFEED"
-LOADED = ("loaded", "partial")
 # Fields a template implies rather than maps (mapping.records): which mapped fields feed them.
 IMPLIED = {
     ("event", "starts_at"): (("event", "date"), ("event", "time")),
