@@ -161,7 +161,12 @@ def test_each_file_flows_into_the_tables_of_its_template(demo_run):
 
 
 def test_column_lineage_follows_the_template(demo_run):
-    (load,) = events_of(demo_run, "courtfeed__metro_hearings.file.load", "COMPLETE")[:1]
+    row = demo_run["ledger"][FEEDS["metro_hearings"]]
+    (load,) = [
+        e
+        for e in events_of(demo_run, "courtfeed__metro_hearings.file.load", "COMPLETE")
+        if tags(e)["uploadId"] == row["id"]
+    ]
     event_table = next(o for o in load["outputs"] if o["name"].endswith(".event"))
     fields = event_table["facets"]["columnLineage"]["fields"]
     assert [f["field"] for f in fields["reference"]["inputFields"]] == ["HEARING_ID"]
