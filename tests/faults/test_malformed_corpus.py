@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import open_file
 from courtfeed.rejects import FileRejected
+from courtfeed.rows import ROW_COLUMN
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -192,7 +193,8 @@ def test_fuzzed_bytes_end_in_rows_or_a_clear_reject(header, body, declared):
         try:
             reader = open_file(path, fmt, batch_rows=4)
             for batch in reader.batches:
-                assert len(batch.frame) == len(batch.row_numbers)
+                assert batch.table.column_names == [*reader.columns, ROW_COLUMN]
+                assert batch.table.column(ROW_COLUMN).null_count == 0
                 for reject in batch.rejects:
                     assert reject.rule and reject.message
         except FileRejected as exc:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import FileReader, open_file
 from courtfeed.rejects import Reject
+from courtfeed.rows import ROW_COLUMN
 
 
 @dataclass
@@ -25,17 +28,30 @@ class ReadBack:
         return self.reader.columns
 
 
+def batch_schema(table: pa.Table) -> tuple[list[str], bool]:
+    """(the text columns' names, whether the table has the shape readers promise): every text
+    column a string, then ROW_COLUMN (int64) last, no "" for an empty cell."""
+    names = table.column_names[:-1]
+    shaped = (
+        table.column_names[-1] == ROW_COLUMN
+        and table.schema.field(ROW_COLUMN).type == pa.int64()
+        and table.column(ROW_COLUMN).null_count == 0
+        and all(table.schema.field(n).type == pa.string() for n in names)
+        and not any(pc.any(pc.equal(table.column(n), "")).as_py() for n in names)
+    )
+    return names, shaped
+
+
 def read_back(path: Path, batch_rows: int = 1000, **format_options) -> ReadBack:
     reader = open_file(path, FormatSpec(**format_options), batch_rows=batch_rows)
     rows, numbers, rejects, sizes = [], [], [], []
     for batch in reader.batches:
-        assert list(batch.frame.columns) == reader.columns
-        assert all(str(dtype) == "object" for dtype in batch.frame.dtypes)
-        assert len(batch.frame) == len(batch.row_numbers)
-        rows.extend(batch.frame.values.tolist())
-        numbers.extend(batch.row_numbers)
+        assert batch_schema(batch.table) == (reader.columns, True)
+        cells = batch.table.drop_columns([ROW_COLUMN])
+        rows.extend(list(row) for row in zip(*cells.to_pydict().values(), strict=True))
+        numbers.extend(batch.table.column(ROW_COLUMN).to_pylist())
         rejects.extend(batch.rejects)
-        sizes.append(len(batch.frame))
+        sizes.append(batch.table.num_rows)
     return ReadBack(reader, rows, numbers, rejects, sizes)
 
 

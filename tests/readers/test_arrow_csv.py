@@ -9,6 +9,8 @@ import pytest
 import courtfeed.readers.arrow_csv as arrow_csv
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers import open_file
+from courtfeed.rows import ROW_COLUMN
+from tests.readers.conftest import batch_schema
 
 
 def _read(path: Path, monkeypatch, fast: bool, batch_rows: int = 3):
@@ -24,8 +26,10 @@ def _read(path: Path, monkeypatch, fast: bool, batch_rows: int = 3):
     reader = open_file(path, FormatSpec(type="delimited", delimiter="|"), batch_rows=batch_rows)
     rows, rejects = [], []
     for batch in reader.batches:
-        frame = batch.frame
-        rows += [(n, list(frame.iloc[i])) for i, n in enumerate(batch.row_numbers)]
+        assert batch_schema(batch.table) == (reader.columns, True)
+        numbers = batch.table.column(ROW_COLUMN).to_pylist()
+        cells = batch.table.drop_columns([ROW_COLUMN]).to_pylist()
+        rows += [(n, list(row.values())) for n, row in zip(numbers, cells, strict=True)]
         rejects += [r.as_dict() for r in batch.rejects]
     return reader.columns, rows, rejects, calls
 

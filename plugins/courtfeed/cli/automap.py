@@ -306,7 +306,7 @@ def propose(path: Path) -> dict:
         field, conf = match_header(col)
         if field in used:
             field = None  # a second column for the same field stays unmatched
-        values = [] if first is None else [v for v in first.frame[col].tolist() if v]
+        values = [] if first is None else [v for v in first.table.column(col).to_pylist() if v]
         typ, form = guess_type(values)
         proposals.append(Proposal(col, field, conf, typ, form))
         if field:

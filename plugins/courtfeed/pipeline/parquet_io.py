@@ -40,17 +40,12 @@ def open_staged(path: Path) -> pq.ParquetFile:
 
 
 class RowWriter:
-    """Appends batches of string cells (plus their spreadsheet row numbers) to one Parquet file."""
+    """Appends Arrow batches of string cells (plus their spreadsheet row numbers) to one Parquet file."""
 
     def __init__(self, path: Path, columns: list[str]):
         self.path = path
         self.schema = pa.schema([(c, pa.string()) for c in columns] + [(ROW_COLUMN, pa.int64())])
         self._writer: pq.ParquetWriter | None = None
-
-    def write(self, frame: pd.DataFrame, row_numbers: list[int]) -> None:
-        arrays = [pa.array(frame[c].tolist(), type=pa.string()) for c in frame.columns]
-        arrays.append(pa.array(row_numbers, type=pa.int64()))
-        self.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
 
     def write_table(self, table: pa.Table) -> None:
         """Rows already in Arrow: the columns in order, then ``__row__``."""

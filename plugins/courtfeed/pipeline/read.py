@@ -13,7 +13,7 @@ from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import RowWriter
 from courtfeed.pipeline.work import FileWork, write_rejects
 from courtfeed.readers import open_file
-from courtfeed.readers.exclusions import excluded_mask, excluded_rows
+from courtfeed.readers.exclusions import excluded_rows
 from courtfeed.readers.header import (
     describe_drift,
     describe_duplicates,
@@ -47,27 +47,14 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         read = excluded = 0
         progress.rows("read", 0)  # the stage starts: its rate counts from here
         for batch in reader.batches:
-            if batch.table is not None:  # the Arrow fast path
-                read += batch.table.num_rows + len(batch.rejects)
-                write_rejects(rejects_path, batch.rejects)
-                table = batch.table
-                if template.exclude and table.num_rows:
-                    mask = excluded_rows(table, template.exclude, match.resolved, work.timezone, today)
-                    excluded += int(mask.sum())
-                    table = table.filter(pa.array(~mask))
-                writer.write_table(table)
-                progress.rows("read", read)
-                continue
-            read += len(batch.frame) + len(batch.rejects)
+            table = batch.table
+            read += table.num_rows + len(batch.rejects)
             write_rejects(rejects_path, batch.rejects)
-            frame, rows = batch.frame, batch.row_numbers
-            if template.exclude and len(frame):
-                mask = excluded_mask(frame, template.exclude, match.resolved, work.timezone, today)
+            if template.exclude and table.num_rows:
+                mask = excluded_rows(table, template.exclude, match.resolved, work.timezone, today)
                 excluded += int(mask.sum())
-                keep = ~mask.to_numpy()
-                frame = frame[keep]
-                rows = [r for r, k in zip(rows, keep, strict=True) if k]
-            writer.write(frame, rows)
+                table = table.filter(pa.array(~mask))
+            writer.write_table(table)
             progress.rows("read", read)
         writer.close()
     except FileRejected as exc:

@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -46,7 +45,7 @@ def open_arrow_csv(
     skip_rows: int,
     batch_rows: int = 1_000_000,
 ) -> FileReader | None:
-    """A FileReader over ``path`` whose batches carry ``table`` (Arrow), or None: use the Python reader."""
+    """A FileReader over ``path`` whose batches pyarrow parsed, or None: use the Python reader."""
     if not header or skip_rows or codecs.lookup(encoding).name not in {codecs.lookup(e).name for e in _UTF8}:
         return None
     if len(delimiter) != 1 or len(quotechar) != 1:
@@ -199,10 +198,10 @@ def _batches(
         found = list(rejects)
         rejects.clear()
         for start in range(0, max(table.num_rows, 1), batch_rows):
-            yield ArrowBatch(table.slice(start, batch_rows), found if start == 0 else [])
+            yield Batch(table.slice(start, batch_rows), found if start == 0 else [])
     if extra or rejects:
         table = _merge(_empty(columns), extra, columns) if extra else _empty(columns)
-        yield ArrowBatch(table, list(rejects))
+        yield Batch(table, list(rejects))
 
 
 def _line_chunks(path: Path) -> Iterator[bytes]:
@@ -220,25 +219,6 @@ def _line_chunks(path: Path) -> Iterator[bytes]:
             yield data[:cut]
         if carry:
             yield carry
-
-
-class ArrowBatch(Batch):
-    """A Batch whose rows are in ``table``; ``frame`` and ``row_numbers`` are built on demand
-    (for callers that still want pandas: the pipeline reads ``table``)."""
-
-    def __init__(self, table: pa.Table, rejects: list[Reject]):
-        self.table = self._rows = table
-        self.rejects = rejects
-
-    @property
-    def frame(self) -> pd.DataFrame:  # type: ignore[override]
-        names = [n for n in self._rows.column_names if n != ROW_COLUMN]
-        cells = {n: pd.Series(self._rows.column(n).to_pylist(), dtype=object) for n in names}
-        return pd.DataFrame(cells, columns=names, dtype=object)
-
-    @property
-    def row_numbers(self) -> list[int]:  # type: ignore[override]
-        return self._rows.column(ROW_COLUMN).to_pylist()
 
 
 def _empty(columns: list[str]) -> pa.Table:

@@ -1,4 +1,4 @@
-"""What every reader yields: batches of string cells with their spreadsheet row numbers."""
+"""What every reader yields: Arrow tables of text cells with their spreadsheet row numbers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from courtfeed.rejects import Reject
 
 if TYPE_CHECKING:
-    import pandas as pd
     import pyarrow as pa
 
 DEFAULT_BATCH_ROWS = 50_000
@@ -19,18 +18,14 @@ DEFAULT_BATCH_ROWS = 50_000
 class Batch:
     """A slice of a file.
 
-    ``frame`` has one column per source column (named by the header, or "1", "2", ... by
-    position when the file has no header), every cell a ``str`` or ``None`` for an empty cell;
-    ``row_numbers[i]`` is the spreadsheet row of ``frame.iloc[i]``. ``rejects`` are rows the
-    reader could not split into the right number of fields; they are not in ``frame``.
+    ``table`` has one string column per source column (named by the header, or "1", "2", ...
+    by position when the file has no header), null for an empty cell, then ``ROW_COLUMN``
+    (courtfeed.rows, int64): the spreadsheet row of each row. ``rejects`` are rows the reader
+    could not split into the right number of fields; they are not in ``table``.
     """
 
-    frame: pd.DataFrame
-    row_numbers: list[int]
+    table: pa.Table
     rejects: list[Reject] = field(default_factory=list)
-    # The fast path (readers/arrow_csv.py) hands its rows over in Arrow instead of ``frame``:
-    # one string column per source column and ``__row__``, the spreadsheet row numbers.
-    table: pa.Table | None = None
 
 
 @dataclass

@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from courtfeed.config.template import FormatSpec
 from courtfeed.readers.base import DEFAULT_BATCH_ROWS, Batch, FileReader
 from courtfeed.readers.encoding import decoding_notes, detect_encoding, open_text
 from courtfeed.readers.table import Row, read_table
 from courtfeed.rejects import FileRejected, Reject
+from courtfeed.rows import ROW_COLUMN
 
 # In order of preference when two candidates appear equally often in the header line.
 CANDIDATE_DELIMITERS = ("|", ",", "\t", ";")
@@ -173,21 +177,19 @@ def _quote_checked(batches: Iterator[Batch], spans: dict[int, _Span]) -> Iterato
                     message = f"{reject.message} (the row spans lines {span.first}-{span.last})"
                     reject = Reject(reject.row, reject.column, reject.rule, message)
             rejects.append(reject)
-        cut_off = [i for i, n in enumerate(batch.row_numbers) if n in spans and spans[n].at_end]
-        for index in cut_off:
-            number = batch.row_numbers[index]
+        numbers = batch.table.column(ROW_COLUMN)
+        # Only the file's last record can run into its end: at most one such span.
+        ends = pa.array(sorted(n for n, span in spans.items() if span.at_end), pa.int64())
+        cut_off = pc.filter(ends, pc.is_in(ends, value_set=numbers)).to_pylist() if len(ends) else []
+        for number in cut_off:
             why = "it reaches the end of the file"
             rejects.append(Reject(number, None, "unbalanced_quote", spans[number].describe(why)))
         if cut_off:
-            keep = [i for i in range(len(batch.row_numbers)) if i not in set(cut_off)]
-            batch = Batch(
-                batch.frame.iloc[keep].reset_index(drop=True),
-                [batch.row_numbers[i] for i in keep],
-                sorted(rejects, key=lambda r: r.row or 0),
-            )
+            keep = pc.invert(pc.is_in(numbers, value_set=pa.array(cut_off, pa.int64())))
+            batch = Batch(batch.table.filter(keep), sorted(rejects, key=lambda r: r.row or 0))
         else:
             batch.rejects = rejects
-        last = max([*batch.row_numbers, *(r.row or 0 for r in batch.rejects)], default=0)
+        last = max([pc.max(numbers).as_py() or 0, *(r.row or 0 for r in batch.rejects)])
         for n in [n for n in spans if n <= last]:  # checked, or blank and title records
             spans.pop(n, None)
         yield batch

@@ -10,19 +10,24 @@ Semantics, per rule on one column (cells trimmed first; an empty cell is blank):
   formats as a date field) strictly before / after a ``YYYY-MM-DD`` date or ``today`` in the
   profile's timezone. A cell that is not a date is *not* excluded: validation rejects it later
   if it matters, rather than it silently disappearing.
+
+Rules run on the reader's Arrow tables: comparisons with pyarrow compute over the whole column,
+regex and date rules once per distinct value of the batch.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from courtfeed.config.template import ExcludeRule
-from courtfeed.mapping.parsers import parse_dates
+from courtfeed.mapping.parsers import parse_date_values
 from courtfeed.rejects import FileRejected
 
 
@@ -51,49 +56,67 @@ def check_rule(rule: ExcludeRule) -> str | None:
     return None
 
 
-def _rule_mask(cells: pd.Series, rule: ExcludeRule, today: dt.date) -> np.ndarray:
-    text = cells.astype(object).str.strip()
-    blank = text.isna() | (text == "")
-    text = text.where(~blank, "")
-    if rule.in_ is not None:
-        return text.isin(rule.in_).to_numpy(dtype=bool)
-    if rule.not_in is not None:
-        return (~text.isin(rule.not_in)).to_numpy(dtype=bool)
-    if rule.equals is not None:
-        return (text == rule.equals).to_numpy(dtype=bool)
-    if rule.blank is not None:
-        return (blank == rule.blank).to_numpy(dtype=bool)
-    if rule.not_blank is not None:
-        return ((~blank) == rule.not_blank).to_numpy(dtype=bool)
-    if rule.regex is not None:
-        pattern = re.compile(rule.regex)
-        return text.map(lambda v: pattern.search(v) is not None).to_numpy(dtype=bool)
-    boundary = _boundary(rule)
-    limit = today if boundary == "today" else dt.date.fromisoformat(str(boundary))
+def _per_distinct(text: pa.Array, hit: Callable[[list[str]], list[bool]]) -> np.ndarray:
+    """``hit`` run once over the distinct values of ``text`` (no nulls), spread back to its rows."""
+    encoded = pc.dictionary_encode(text)
+    hits = np.asarray(hit(encoded.dictionary.to_pylist()), dtype=bool)
+    return hits[encoded.indices.to_numpy(zero_copy_only=False)]
+
+
+def _date_hits(rule: ExcludeRule, limit: dt.date) -> Callable[[list[str]], list[bool]]:
     formats = [rule.format] if isinstance(rule.format, str) else rule.format
-    dates = parse_dates(cells, formats)
-    if rule.before is not None:
-        return np.array([d is not None and d < limit for d in dates], dtype=bool)
-    return np.array([d is not None and d > limit for d in dates], dtype=bool)
+    after = rule.before is None
+
+    def hit(values: list[str]) -> list[bool]:
+        filled = [v for v in values if v]  # a blank cell is no date
+        dates = dict(zip(filled, parse_date_values(filled, formats), strict=True))
+        return [
+            (d := dates.get(v)) is not None and (d > limit if after else d < limit) for v in values
+        ]
+
+    return hit
 
 
-def excluded_mask(
-    frame: pd.DataFrame,
+def _rule_mask(cells: pa.ChunkedArray, rule: ExcludeRule, today: dt.date) -> np.ndarray:
+    # Trimmed text, blank as "": the same whitespace as str.strip().
+    text = pc.fill_null(pc.utf8_trim_whitespace(cells.combine_chunks()), "")
+    if rule.in_ is not None:
+        hits = pc.is_in(text, value_set=pa.array(rule.in_, pa.string()))
+    elif rule.not_in is not None:
+        hits = pc.invert(pc.is_in(text, value_set=pa.array(rule.not_in, pa.string())))
+    elif rule.equals is not None:
+        hits = pc.equal(text, rule.equals)
+    elif rule.blank is not None:
+        hits = pc.equal(pc.equal(text, ""), rule.blank)
+    elif rule.not_blank is not None:
+        hits = pc.equal(pc.not_equal(text, ""), rule.not_blank)
+    elif rule.regex is not None:
+        pattern = re.compile(rule.regex)  # Python's re, not RE2: the syntax check_rule accepts
+        return _per_distinct(text, lambda values: [pattern.search(v) is not None for v in values])
+    else:
+        boundary = _boundary(rule)
+        limit = today if boundary == "today" else dt.date.fromisoformat(str(boundary))
+        return _per_distinct(text, _date_hits(rule, limit))
+    return hits.to_numpy(zero_copy_only=False)
+
+
+def excluded_rows(
+    table: pa.Table,
     rules: list[ExcludeRule],
     resolved: dict,
     tz: str,
     today: dt.date | None = None,
-) -> pd.Series:
-    """True for every row of ``frame`` that any rule matches.
+) -> np.ndarray:
+    """A boolean array, True for every row of ``table`` (text cells) that any rule matches.
 
-    ``resolved`` maps template columns to frame columns (``match_columns``). ``today`` defaults
+    ``resolved`` maps template columns to table columns (``match_columns``). ``today`` defaults
     to the current date in ``tz``. Raises ValueError for an unusable rule (see check_rule) and
     FileRejected when a rule's column is not in the file: skipping the rule would load rows
     the agency asked to exclude.
     """
     if today is None:
         today = dt.datetime.now(ZoneInfo(tz)).date()
-    mask = np.zeros(len(frame), dtype=bool)
+    mask = np.zeros(table.num_rows, dtype=bool)
     for rule in rules:
         problem = check_rule(rule)
         if problem:
@@ -103,22 +126,5 @@ def excluded_mask(
                 f"column {_column_name(rule)} used by an exclude rule is not in the file",
                 rule="missing_columns",
             )
-        mask |= _rule_mask(frame[resolved[rule.column]], rule, today)
-    return pd.Series(mask, index=frame.index, dtype=bool)
-
-
-def excluded_rows(table, rules: list[ExcludeRule], resolved: dict, tz: str, today: dt.date | None = None):
-    """excluded_mask() for an Arrow table of text cells, each rule run once per distinct value."""
-    import pyarrow.compute as pc
-
-    mask = np.zeros(table.num_rows, dtype=bool)
-    for rule in rules:
-        if rule.column not in resolved:
-            excluded_mask(pd.DataFrame(), [rule], resolved, tz, today)  # raises the usual error
-        name = resolved[rule.column]
-        encoded = pc.dictionary_encode(table.column(name).combine_chunks())
-        uniques = pd.DataFrame({name: pd.Series([*encoded.dictionary.to_pylist(), None], dtype=object)})
-        hits = excluded_mask(uniques, [rule], resolved, tz, today).to_numpy(dtype=bool)
-        index = pc.fill_null(encoded.indices, len(uniques) - 1).to_numpy()
-        mask |= hits[index]
+        mask |= _rule_mask(table.column(resolved[rule.column]), rule, today)
     return mask

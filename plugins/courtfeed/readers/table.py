@@ -2,7 +2,8 @@
 
 Every reader (delimited, fixed width, Excel) produces ``(row_number, cells)`` for each non-blank
 row, numbered the way a spreadsheet shows them. This module skips the title rows, takes the
-header, decides which columns are real, checks each row's width and packs rows into batches.
+header, decides which columns are real, checks each row's width and packs rows into Arrow
+batches (one string column per source column, null for an empty cell, plus ``ROW_COLUMN``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain, islice
 
-import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from courtfeed.readers.base import Batch, FileReader
 from courtfeed.rejects import FileRejected, Reject
+from courtfeed.rows import ROW_COLUMN
 
 Row = tuple[int, list]  # (spreadsheet row number, cells: str, or None for an empty cell)
 
@@ -63,14 +65,16 @@ def kept_width(header: list, sample: list[Row]) -> int:
     return width
 
 
-def build_frame(rows: list[list], columns: list[str]) -> pd.DataFrame:
-    """One DataFrame of object dtype; empty strings become None so "blank" has one spelling."""
-    if not rows:
-        return pd.DataFrame({name: pd.Series([], dtype=object) for name in columns}, columns=columns)
-    cells = np.array(rows, dtype=object)
-    cells[cells == ""] = None
-    # dtype=object keeps pandas 3 from turning the text into its own string dtype.
-    return pd.DataFrame(cells, columns=columns, dtype=object, copy=False)
+def build_table(rows: list[list], numbers: list[int], columns: list[str]) -> pa.Table:
+    """One Arrow table of text cells and their row numbers; "" becomes null so "blank" has one
+    spelling. Every row in ``rows`` has ``len(columns)`` cells."""
+    null = pa.scalar(None, pa.string())
+    arrays = []
+    for cells in zip(*rows) if rows else ([] for _ in columns):
+        text = pa.array(cells, pa.string())
+        arrays.append(pc.if_else(pc.equal(text, ""), null, text))
+    arrays.append(pa.array(numbers, pa.int64()))
+    return pa.Table.from_arrays(arrays, names=[*columns, ROW_COLUMN])
 
 
 def read_table(
@@ -166,10 +170,10 @@ def _batches(
             cells_of_batch, numbers, rejects, more = _collect(
                 rows, width, limit, batch_rows, pad_short_rows, describe
             )
-            frame = build_frame(cells_of_batch, columns) if numbers or rejects else None
-        if frame is None:
+            table = build_table(cells_of_batch, numbers, columns) if numbers or rejects else None
+        if table is None:
             return
-        yield Batch(frame, numbers, rejects)
+        yield Batch(table, rejects)
         if not more:
             return
 
