@@ -144,7 +144,11 @@ def test_no_rules_excludes_nothing():
 
 def test_an_empty_batch_gives_an_empty_mask():
     table = text_table({"A": []})
-    for rule in ({"column": "A", "in": ["x"]}, {"column": "A", "regex": "x"}, {"column": "A", "before": "today"}):
+    for rule in (
+        {"column": "A", "in": ["x"]},
+        {"column": "A", "regex": "x"},
+        {"column": "A", "before": "today"},
+    ):
         assert mask(table, rule, resolved={"A": "A"}) == []
 
 
@@ -167,7 +171,13 @@ def test_rules_see_every_chunk_of_a_column():
     table = pa.concat_tables([one, two])
     assert table.column("S").num_chunks == 2
     resolved = {"S": "S", "D": "D"}
-    assert mask(table, {"column": "S", "equals": "CLOSED"}, resolved=resolved) == [False, True, True, False, False]
+    assert mask(table, {"column": "S", "equals": "CLOSED"}, resolved=resolved) == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
     assert mask(table, {"column": "S", "regex": "^O"}, resolved=resolved) == [True, False, False, False, True]
     assert mask(table, {"column": "D", "before": "2026-11-28"}, resolved=resolved) == [
         True,

@@ -1,6 +1,8 @@
-"""Readers: open a court export (delimited text, fixed width or Excel) as batches of text cells.
+"""Readers: open a court export (delimited text, fixed width or Excel) as Arrow batches of text.
 
-``open_file`` is the one entry point; the format comes from the template or the extension.
+``open_file`` is the one entry point; the format comes from the template or the extension. Every
+reader yields ``Batch`` es of the same shape (readers/base.py): one string column per source
+column, null for an empty cell, and ``ROW_COLUMN`` with the spreadsheet row of each row.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def open_file(path: str | Path, fmt: FormatSpec, batch_rows: int = DEFAULT_BATCH
         raise FileNotFoundError(path)
     kind = fmt.resolved_type(path.name)
     # Each reader is imported when needed so importing courtfeed.readers (at DAG parse time)
-    # does not pull in pandas.
+    # does not pull in pyarrow or the Excel libraries.
     if kind == "excel":
         from courtfeed.readers.excel import open_excel
 

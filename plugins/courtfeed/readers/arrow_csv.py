@@ -1,14 +1,17 @@
 """Fast path for well-formed delimited files: pyarrow's CSV reader straight into Arrow batches.
 
-It reads only files it reads exactly as the Python reader (readers/delimited.py) does, and says
-no (returns None) otherwise, so the caller falls back: UTF-8 (or ASCII) text with one header
-line and no title rows, no lone carriage returns, and no line with an odd number of quote
-characters (a quoted field spanning lines, or an unbalanced quote, shifts spreadsheet row
-numbers: the Python reader handles and reports those). Blank lines, all-empty rows and rows with
-the wrong number of fields are handled here like there: blank ones skipped (they still take a
-row number), ragged ones rejected with their row number, an extra empty trailing field trimmed.
+It reads only files it reads exactly as the Python reader (readers/delimited.py with
+readers/table.py) does, and says no (returns None) otherwise, so the caller falls back: UTF-8
+(or ASCII) text with one header line ending in a non-blank cell and no title rows, one-character
+delimiter and quote, no lone carriage returns, no line with an odd number of quote characters (a
+quoted field spanning lines, or an unbalanced quote, shifts spreadsheet row numbers: the Python
+reader handles and reports those), at most MAX_RAGGED_LINES lines of the wrong width and no very
+long line. Blank lines, all-empty rows and rows with the wrong number of fields are handled here
+like there: blank ones skipped (they still take a row number), ragged ones rejected with their
+row number, an extra empty trailing field trimmed.
 
-Batches are bounded by bytes (BLOCK_BYTES of text each), so very wide rows cannot blow memory up.
+The file is parsed in pieces of about BLOCK_BYTES that end at a line end, each cut into batches
+of at most ``batch_rows`` rows, so very wide rows cannot blow memory up.
 """
 
 from __future__ import annotations

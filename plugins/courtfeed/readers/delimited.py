@@ -1,4 +1,8 @@
-"""Comma, pipe, tab and semicolon separated text files, streamed through the csv module.
+"""Comma, pipe, tab and semicolon separated text files.
+
+A well-formed UTF-8 file goes to pyarrow's reader (readers/arrow_csv.py); any other (another
+encoding, title rows, no header, a quoted field spanning lines, a stray quote ...) streams
+through the csv module into readers/table.py, which packs its rows into the same Arrow batches.
 
 A quote that opens and never closes makes the csv module read the lines after it as one field
 (as a spreadsheet would). Such a record is rejected with the range of lines it swallowed, so

@@ -5,10 +5,11 @@ become ISO-8601, phone numbers stored as numbers lose their ".0", booleans becom
 
 Memory: calamine loads the chosen sheet's cells into compact Rust structures when the sheet is
 opened (it has no streaming mode); Python objects are made one row at a time by
-``CalamineSheet.iter_rows`` and only one batch of them is alive at once. calamine allocates the
-sheet's whole used range, every empty cell of it too, so a few rows plus one stray cell at
-A1048576 would cost hundreds of MB: an .xlsx/.xlsm sheet whose declared range is far larger
-than its XML could hold (``_is_sparse``) is streamed with openpyxl's read-only mode instead.
+``CalamineSheet.iter_rows`` and only one batch of them is alive at once, until readers/table.py
+packs it into Arrow. calamine allocates the sheet's whole used range, every empty cell of it
+too, so a few rows plus one stray cell at A1048576 would cost hundreds of MB: an .xlsx/.xlsm
+sheet whose declared range is far larger than its XML could hold (``_sparse_sheet``) is
+streamed with openpyxl's read-only mode instead.
 """
 
 from __future__ import annotations

@@ -70,9 +70,7 @@ def _date_hits(rule: ExcludeRule, limit: dt.date) -> Callable[[list[str]], list[
     def hit(values: list[str]) -> list[bool]:
         filled = [v for v in values if v]  # a blank cell is no date
         dates = dict(zip(filled, parse_date_values(filled, formats), strict=True))
-        return [
-            (d := dates.get(v)) is not None and (d > limit if after else d < limit) for v in values
-        ]
+        return [(d := dates.get(v)) is not None and (d > limit if after else d < limit) for v in values]
 
     return hit
 

@@ -1,4 +1,9 @@
-"""Fixed width text files: each column is a slice of the line given by the template's layout."""
+"""Fixed width text files: each column is a slice of the line given by the template's layout.
+
+A blank line is a blank row (skipped; it keeps its row number). A slice of only spaces is an
+empty cell; other text keeps its padding (the mapper trims). A line has no field count, so no
+row is ragged: a short line gives empty cells, text past the layout is not read.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Resolving a template's columns against the header of the file actually received.
 
 Agencies rename, add and drop export columns without warning ("header drift"). Matching tells
-the mapper which frame column feeds each template column, and ``describe_drift`` turns what did
+the mapper which file column feeds each template column, and ``describe_drift`` turns what did
 not match into one sentence an agency can act on, with the closest column in the file as a hint.
 
 What a file calls its columns is never quoted in a message: when the header line is missing, the
@@ -22,7 +22,7 @@ Column = str | int  # a header name, or a 1-based position
 
 @dataclass
 class ColumnMatch:
-    resolved: dict[Column, str] = field(default_factory=dict)  # template column -> frame column
+    resolved: dict[Column, str] = field(default_factory=dict)  # template column -> file column
     missing: list[Column] = field(default_factory=list)  # template columns the file lacks
     new: list[str] = field(default_factory=list)  # file columns no template field or rule uses
     suggestions: dict[Column, str] = field(default_factory=dict)  # missing -> closest file column

@@ -1,9 +1,11 @@
 """Turn a stream of numbered rows into header names and batches, whatever the file format.
 
-Every reader (delimited, fixed width, Excel) produces ``(row_number, cells)`` for each non-blank
-row, numbered the way a spreadsheet shows them. This module skips the title rows, takes the
-header, decides which columns are real, checks each row's width and packs rows into Arrow
-batches (one string column per source column, null for an empty cell, plus ``ROW_COLUMN``).
+The csv-module delimited reader, the fixed width and the Excel reader produce ``(row_number,
+cells)`` for each non-blank row, numbered the way a spreadsheet shows them. This module skips
+the title rows, takes the header, decides which columns are real, checks each row's width and
+packs rows into Arrow batches (one string column per source column, null for an empty cell,
+plus ``ROW_COLUMN``): the shape pyarrow's fast path (readers/arrow_csv.py) yields too. A batch
+ends at ``batch_rows`` rows, MAX_BATCH_BYTES of text or MAX_PENDING_REJECTS rejects.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ def build_table(rows: list[list], numbers: list[int], columns: list[str]) -> pa.
     spelling. Every row in ``rows`` has ``len(columns)`` cells."""
     null = pa.scalar(None, pa.string())
     arrays = []
-    for cells in zip(*rows) if rows else ([] for _ in columns):
+    for cells in zip(*rows, strict=True) if rows else ([] for _ in columns):
         text = pa.array(cells, pa.string())
         arrays.append(pc.if_else(pc.equal(text, ""), null, text))
     arrays.append(pa.array(numbers, pa.int64()))

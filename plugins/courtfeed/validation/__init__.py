@@ -1,9 +1,9 @@
-"""Validation of reader batches with Great Expectations, driven by the Upload Template.
+"""Validation of the staged rows with Great Expectations, driven by the Upload Template.
 
     suite = build_suite(template, column_match.resolved)     # plain JSON, no GX import
     validator = Validator(suite)                              # once per file: GX set up here
-    for batch in reader.batches:
-        result = validator.validate(batch.frame, batch.row_numbers)
+    for frame, row_numbers in parts:                          # the staged rows, part by part
+        result = validator.validate(frame, row_numbers)
         result.rejects   # critical problems: rows (or the file, row=None) to reject
         result.warnings  # warning/info problems: reported, nothing rejected
 
