@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bytecode run stop test test-unit stack-test fault-test bench check lint docs format lock venv system-deps airflow-settings clean
+.PHONY: bytecode run stop test test-unit stack-test fault-test bench bench-burst check lint docs format lock venv system-deps airflow-settings clean
 
 # --compile-bytecode: uv, unlike pip, installs no .pyc files, and where PYTHONDONTWRITEBYTECODE
 # is set (as on these machines) none are ever written, so every Airflow process, task and DAG
@@ -55,9 +55,22 @@ stack-test: bytecode system-deps
 test-unit: bytecode
 	$(BIN)/python -m pytest -q -m "not integration and not e2e" $(PYTEST_ARGS)
 
-## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), peak RSS at 500k and 5M rows
-bench: bytecode system-deps
+# The peer make bench measures beside courtfeed (dlt) in a venv of its own, built once from its
+# exact pins and kept: nothing of it reaches .venv.
+DLT_VENV := .run/bench/dlt-venv
+DLT_STAMP := $(DLT_VENV)/.installed
+$(DLT_STAMP): bench/dlt-requirements.txt $(STAMP)
+	@test -x $(DLT_VENV)/bin/python || $(PYTHON) -m venv $(DLT_VENV)
+	$(BIN)/uv pip sync --python $(DLT_VENV)/bin/python --quiet --compile-bytecode bench/dlt-requirements.txt
+	@touch $@
+
+## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), the schema floor and dlt; peak RSS at 500k and 5M rows; each figure beside its goal
+bench: bytecode system-deps $(DLT_STAMP)
 	$(BIN)/python -m bench.run
+
+## bench-burst: N small files over M profiles dropped at once into the quickstart (ARGS=--stack: the compose stack), beside Airflow's empty-task floor; ARGS="--files 200 --profiles 20"
+bench-burst: bytecode system-deps
+	$(BIN)/python -m bench.burst $(ARGS)
 
 ## check: validate every profile and template
 check: $(STAMP)

@@ -1,12 +1,16 @@
-"""`make bench`: courtfeed beside the raw floor on the same file and the same PostgreSQL.
+"""`make bench`: courtfeed beside its floors and its peer, on the same file and the same PostgreSQL.
 
 - raw floor: OpenSSH `sftp get` of the generated hearings file from the test sshd, then
   `psql \\copy` of it into a plain 14-column text table;
+- schema floor: the records courtfeed loaded, written again by PostgreSQL itself
+  (INSERT ... SELECT) into empty copies of courtfeed's indexed tables;
 - courtfeed: the DAG's stage functions (bench/stages.py) from that SFTP server to PostgreSQL;
-- their ratio, medians of BENCH_RUNS runs; peak RSS at each of BENCH_RSS_ROWS;
+- the peer: dlt in its own venv, `sftp get` + csv -> COPY into one table (bench/peer_dlt.py);
+- medians of BENCH_RUNS runs of each, run by run side by side; peak RSS at each of BENCH_RSS_ROWS;
 - the small-file task time and the parse time at 1,000 profiles (bench.small_file and
-  bench.parse_time, when present).
-Figures go to bench/out/results.json.
+  bench.parse_time, when present);
+- the goals beside every figure that has one, with the ratios of this run (bench/goals.py).
+Figures go to bench/out/results.json; the burst bench is `make bench-burst` (bench/burst.py).
 
 Environment: BENCH_ROWS (default 1000000), BENCH_RUNS (default 3), BENCH_RSS_ROWS (default
 "500000,5000000").
@@ -58,8 +62,8 @@ COLUMNS = ", ".join(f"c{i} text" for i in range(14))
 CONN_ID = "bench_sftp"
 
 
-def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float, float]:
-    """The raw floor: OpenSSH `sftp get` of the file, then `psql \\copy` of it into a plain table."""
+def sftp_get(sshd, user, remote: str, local: Path) -> float:
+    """Seconds OpenSSH's `sftp get` takes to fetch the file from the test sshd into ``local``."""
     account = sshd.users[user]
     known = local.parent / "known_hosts"
     known.write_text(f"[{sshd.host}]:{sshd.port} {sshd.host_key}\n")
@@ -72,6 +76,12 @@ def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float
         ],
         stdin=f"get {remote} {local}\n",
     )  # fmt: skip
+    return get
+
+
+def floor_once(pg, sshd, user, remote: str, local: Path, db: str) -> tuple[float, float]:
+    """The raw floor: OpenSSH `sftp get` of the file, then `psql \\copy` of it into a plain table."""
+    get = sftp_get(sshd, user, remote, local)
     pg.psql(f"DROP DATABASE IF EXISTS {db}")
     pg.psql(f"CREATE DATABASE {db}")
     pg.psql(f"CREATE TABLE hearings ({COLUMNS})", database=db)
@@ -128,13 +138,22 @@ def place(sshd, user: str, data: Path) -> str:
 
 
 def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
+    from bench.goals import ingest_ratios, ratio
+    from bench.peer_dlt import dlt_once
     from tests.services import KEY_USER
 
     remote = place(sshd, KEY_USER, data)
+    local = OUT / "floor" / data.name
     gets, copies, floors, walls, rsses, stage_runs, schema = [], [], [], [], [], [], []
+    dlt_gets, dlt_walls, dlt_rsses, dlt_runs = [], [], [], []
     for run in range(runs):
-        get, copy = floor_once(pg, sshd, KEY_USER, remote, OUT / "floor" / data.name, f"bench_copy_{run}")
+        get, copy = floor_once(pg, sshd, KEY_USER, remote, local, f"bench_copy_{run}")
         wall, rss, result = courtfeed_once(pg, sshd, KEY_USER, remote, f"bench_ingest_{run}", floor=True)
+        dlt_get, dlt_wall, dlt_rss, dlt_result = dlt_once(
+            pg, lambda: (sftp_get(sshd, KEY_USER, remote, local), local), timed, f"bench_dlt_{run}"
+        )
+        if dlt_result["rows_loaded"] != rows:
+            raise RuntimeError(f"dlt loaded {dlt_result['rows_loaded']:,} rows of {rows:,}")
         schema.append(result["schema_floor_seconds"])
         gets.append(get)
         copies.append(copy)
@@ -142,15 +161,20 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
         walls.append(wall)
         rsses.append(rss)
         stage_runs.append(result["seconds"])
+        dlt_gets.append(dlt_get)
+        dlt_walls.append(dlt_get + dlt_wall)
+        dlt_rsses.append(dlt_rss)
+        dlt_runs.append(dlt_result["seconds"])
         print(
             f"  run {run + 1}: floor {get + copy:.1f} s (sftp get {get:.1f} + \\copy {copy:.1f}), "
             f"courtfeed {wall:.1f} s (peak {rss} MiB) {result['seconds']}, schema floor "
             f"{result['schema_floor_seconds']:.1f} s, peak MiB after: "
-            f"{result.get('peak_mib_after')}",
+            f"{result.get('peak_mib_after')}; dlt {dlt_get + dlt_wall:.1f} s (sftp get {dlt_get:.1f} + "
+            f"{dlt_wall:.1f}, peak {dlt_rss} MiB) {dlt_result['seconds']}",
             flush=True,
         )
     floor, wall = statistics.median(floors), statistics.median(walls)
-    return {
+    out = {
         "rows": rows,
         "runs": runs,
         "sftp_get_seconds_median": round(statistics.median(gets), 2),
@@ -168,10 +192,27 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
         "stage_seconds_median": {
             k: round(statistics.median(r[k] for r in stage_runs), 2) for k in stage_runs[0]
         },
+        # The peer: sftp get + dlt into one table of text columns (bench.peer_dlt).
+        "dlt_seconds_median": round(statistics.median(dlt_walls), 2),
+        "dlt_sftp_get_seconds_median": round(statistics.median(dlt_gets), 2),
+        "dlt_rows_per_second": round(rows / statistics.median(dlt_walls)),
+        "dlt_peak_rss_mib_max": max(dlt_rsses),
+        "dlt_step_seconds_median": {
+            k: round(statistics.median(r[k] for r in dlt_runs), 2) for k in dlt_runs[0]
+        },
         "records": result["counts"],
         "floor_seconds": [round(x, 2) for x in floors],
         "courtfeed_seconds": [round(x, 2) for x in walls],
+        "schema_floor_seconds": [round(x, 2) for x in schema],
+        "dlt_seconds": [round(x, 2) for x in dlt_walls],
+        # The same ratios run by run: courtfeed and what it is compared with ran back to back.
+        "ratios_per_run": {
+            "courtfeed_to_schema_floor": [ratio(w, f) for w, f in zip(walls, schema, strict=True)],
+            "courtfeed_to_dlt": [ratio(w, d) for w, d in zip(walls, dlt_walls, strict=True)],
+        },
     }
+    out["ratios"] = ingest_ratios(out)
+    return out
 
 
 def bench_rss(pg, sshd, sizes: list[int]) -> dict:
@@ -228,9 +269,50 @@ def other_measures() -> dict:
     return out
 
 
+def print_summary(results: dict) -> None:
+    from bench.goals import table
+    from bench.peer_dlt import dlt_version
+
+    i, r = results["ingest"], results["rss"]
+    loaded = sum(c["created"] + c["updated"] + c["unchanged"] for c in i["records"].values())
+    print()
+    print(f"| {i['rows']:,} hearings rows, PostgreSQL | median of {i['runs']} | rows/s |")
+    print("|---|---|---|")
+    print(
+        f"| raw floor: sftp get + psql \\copy | {i['floor_seconds_median']} s "
+        f"({i['sftp_get_seconds_median']} + {i['copy_seconds_median']}) | {i['floor_rows_per_second']:,} |"
+    )
+    print(
+        f"| schema floor: the same {loaded:,} records INSERT ... SELECT into empty copies of the "
+        f"indexed tables | {i['schema_floor_seconds_median']} s ({i['schema_floor_ratio_to_floor']}x the raw floor) | |"
+    )
+    print(
+        f"| courtfeed: SFTP -> read -> validate -> map -> load -> ack | {i['courtfeed_seconds_median']} s "
+        f"(peak {i['courtfeed_peak_rss_mib_max']} MiB) | {i['courtfeed_rows_per_second']:,} |"
+    )
+    print(
+        f"| dlt {dlt_version()}: sftp get + csv -> COPY into one text table | {i['dlt_seconds_median']} s "
+        f"(peak {i['dlt_peak_rss_mib_max']} MiB) | {i['dlt_rows_per_second']:,} |"
+    )
+    print(f"ratios (this run): {i['ratios']}")
+    print(f"stages (median s): {i['stage_seconds_median']}; dlt steps (median s): {i['dlt_step_seconds_median']}")
+    for size, run in r["runs"].items():
+        print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
+    if "peak_ratio_largest_to_smallest" in r:
+        print(f"peak RSS ratio largest/smallest: {r['peak_ratio_largest_to_smallest']}x")
+    print(f"small file: {results['small_file']}")
+    print(f"parse time: {results['parse_time']}")
+    print()
+    print("Goals (bench/goals.py):")
+    print(table(results["goals"]))
+
+
 def main() -> None:
+    from bench.goals import evaluate
+    from bench.peer_dlt import require_venv
     from tests.services import start_postgres, start_sshd
 
+    require_venv()  # before minutes of generating and measuring, not after
     rows = int(os.environ.get("BENCH_ROWS", 1_000_000))
     runs = int(os.environ.get("BENCH_RUNS", 3))
     rss_sizes = [int(x) for x in os.environ.get("BENCH_RSS_ROWS", "500000,5000000").split(",") if x]
@@ -241,7 +323,7 @@ def main() -> None:
     results: dict = {"machine": {"cores": os.cpu_count()}}
     pg, sshd = start_postgres(), start_sshd()
     try:
-        print(f"raw floor and courtfeed, {rows:,} rows, {runs} runs each ...", flush=True)
+        print(f"raw floor, courtfeed and dlt, {rows:,} rows, {runs} runs each ...", flush=True)
         results["ingest"] = bench_ingest(pg, sshd, data, rows, runs)
         (OUT / "results.json").write_text(json.dumps(results, indent=2))
         print(f"peak RSS at {', '.join(f'{r:,}' for r in rss_sizes)} rows ...", flush=True)
@@ -251,32 +333,9 @@ def main() -> None:
         sshd.stop()
         pg.stop()
     results.update(other_measures())
+    results["goals"] = evaluate(results)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
-    i, r = results["ingest"], results["rss"]
-    print()
-    print(f"| {i['rows']:,} hearings rows, PostgreSQL | median of {i['runs']} | rows/s |")
-    print("|---|---|---|")
-    print(
-        f"| raw floor: sftp get + psql \\copy | {i['floor_seconds_median']} s "
-        f"({i['sftp_get_seconds_median']} + {i['copy_seconds_median']}) | {i['floor_rows_per_second']:,} |"
-    )
-    print(
-        f"| courtfeed: SFTP -> read -> validate -> map -> load -> ack | {i['courtfeed_seconds_median']} s "
-        f"(peak {i['courtfeed_peak_rss_mib_max']} MiB) | {i['courtfeed_rows_per_second']:,} |"
-    )
-    print(f"| ratio courtfeed / floor | {i['ratio_to_floor']}x | |")
-    print(
-        f"| schema floor: the same {sum(c['created'] + c['updated'] + c['unchanged'] for c in i['records'].values()):,} "
-        f"records INSERT ... SELECT into empty copies of the indexed tables | "
-        f"{i['schema_floor_seconds_median']} s ({i['schema_floor_ratio_to_floor']}x the raw floor) | |"
-    )
-    print(f"stages (median s): {i['stage_seconds_median']}")
-    for size, run in r["runs"].items():
-        print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
-    if "peak_ratio_largest_to_smallest" in r:
-        print(f"peak RSS ratio largest/smallest: {r['peak_ratio_largest_to_smallest']}x")
-    print(f"small file: {results['small_file']}")
-    print(f"parse time: {results['parse_time']}")
+    print_summary(results)
 
 
 if __name__ == "__main__":
