@@ -29,7 +29,9 @@ STATUSES = ["SCHEDULED"] * 8 + ["CONTINUED", "DISMISSED"]
 PHONES = ["({a}) {b}-{c}", "{a}-{b}-{c}", "{a}{b}{c}", "1{a}{b}{c}", "+1 {a} {b} {c}"]
 
 
-def generate(path: Path, rows: int, seed: int = 20261128) -> Path:
+def generate(path: Path, rows: int, seed: int = 20261128, first_id: int = 0) -> Path:
+    """``rows`` hearings; defendant and hearing ids count up from ``first_id`` (distinct files of
+    one agency then hold distinct records)."""
     rnd = random.Random(seed)
     start = date(2026, 12, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,10 +47,11 @@ def generate(path: Path, rows: int, seed: int = 20261128) -> Path:
                 b=f"{rnd.randrange(200, 999)}",
                 c=f"{rnd.randrange(10000):04d}",
             )
+            n = first_id + i
             fh.write(
-                f"D{1000000 + i}|{first}|{last}|{dob:%m/%d/%Y}|{phone}|{first.lower()}.{i}@mail.example|"
+                f"D{1000000 + n}|{first}|{last}|{dob:%m/%d/%Y}|{phone}|{first.lower()}.{n}@mail.example|"
                 f"{rnd.choice(['26', '27'])}-{rnd.choice(['CR', 'MI', 'TR'])}-{rnd.randrange(1, 99999)}|"
-                f"H{9000000 + i}|{when:%m/%d/%Y}|{(hour - 1) % 12 + 1:02d}:{minute:02d} {'AM' if hour < 12 else 'PM'}|"
+                f"H{9000000 + n}|{when:%m/%d/%Y}|{(hour - 1) % 12 + 1:02d}:{minute:02d} {'AM' if hour < 12 else 'PM'}|"
                 f"{rnd.choice(ROOMS)}|{rnd.choice(JUDGES)}|{rnd.choice(TYPES)}|{rnd.choice(STATUSES)}\n"
             )
     return path

@@ -91,10 +91,10 @@ def test_the_flow_shape_floor_builds_the_same_tasks_and_edges_as_a_profile_dag(t
     # a floor while its DAGs have the factory's tasks, dependencies and teardown.
     from airflow.dag_processing.dagbag import DagBag
 
-    from bench.parse_time import FLOW_SHAPE_DAGS
+    from bench.parse_time import flow_shape_dags
 
     shape_file = tmp_path / "flow_shape_dags.py"
-    shape_file.write_text(FLOW_SHAPE_DAGS.format(profiles=1), encoding="utf-8")
+    shape_file.write_text(flow_shape_dags(1), encoding="utf-8")
     shape = DagBag(dag_folder=str(shape_file)).dags["shape_0000"]
     profile = DagBag(dag_folder=str(REPO / "dags" / "courtfeed_dags.py")).dags["courtfeed__metro_hearings"]
 
