@@ -129,7 +129,10 @@ def burst_files(files: int, profiles: int, stamp: str) -> list[tuple[int, str, b
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(files):
             path = generate(
-                Path(tmp) / "f.txt", ROWS_PER_FILE, seed=zlib.crc32(f"{stamp}:{n}".encode()), first_id=n * ROWS_PER_FILE
+                Path(tmp) / "f.txt",
+                ROWS_PER_FILE,
+                seed=zlib.crc32(f"{stamp}:{n}".encode()),
+                first_id=n * ROWS_PER_FILE,
             )
             out.append((n % profiles, f"metro_hearings_burst_{stamp}_{n:04d}.txt", path.read_bytes()))
     return out
@@ -186,7 +189,9 @@ def read_ledger(engine, names: list[str]) -> dict[str, dict]:
 
     from courtfeed.target.schema import uploads
 
-    query = select(uploads.c.path, uploads.c.status, uploads.c.finished_at).where(uploads.c.profile.in_(names))
+    query = select(uploads.c.path, uploads.c.status, uploads.c.finished_at).where(
+        uploads.c.profile.in_(names)
+    )
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     try:
@@ -204,7 +209,9 @@ def wait_for_dags(api, wanted: list[str], prefix: str, timeout: float, reseriali
         if not missing:
             return
         if time.monotonic() - started > timeout:
-            raise RuntimeError(f"{len(missing)} DAGs not parsed after {timeout:.0f} s, e.g. {sorted(missing)[:3]}")
+            raise RuntimeError(
+                f"{len(missing)} DAGs not parsed after {timeout:.0f} s, e.g. {sorted(missing)[:3]}"
+            )
         if reserialize and time.monotonic() - started > 60:
             reserialize()
             reserialize = None
@@ -217,7 +224,9 @@ def wait_runs_done(api, dag_ids: list[str], since: datetime, timeout: float) -> 
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = [d for d in dag_ids if any(r["state"] in ("queued", "running") for r in runs_since(api, d, since))]
+        busy = [
+            d for d in dag_ids if any(r["state"] in ("queued", "running") for r in runs_since(api, d, since))
+        ]
         if not busy:
             return
         time.sleep(5)
@@ -247,7 +256,9 @@ def run_burst(target, files: list[tuple[int, str, bytes]], profiles: int, timeou
     since = datetime.now(UTC)
     landed: dict[str, float] = {}
     target.drop_all(files, landed)
-    print(f"dropped {len(files)} files over {profiles} profiles in {max(landed.values()) - min(landed.values()):.1f} s")
+    print(
+        f"dropped {len(files)} files over {profiles} profiles in {max(landed.values()) - min(landed.values()):.1f} s"
+    )
     deadline, ledger, report = time.monotonic() + timeout, {}, 0.0
     while time.monotonic() < deadline:
         ledger = read_ledger(target.engine, [profile_name(i) for i in range(profiles)])
@@ -299,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep_running:
             target.stop()
-    burst = {"mode": "stack" if args.stack else "quickstart", "profiles": args.profiles, "rows_per_file": ROWS_PER_FILE, **result}
+    burst = {
+        "mode": "stack" if args.stack else "quickstart",
+        "profiles": args.profiles,
+        "rows_per_file": ROWS_PER_FILE,
+        **result,
+    }
     out = {"burst": burst, "goals": evaluate({"burst": burst})}
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "burst.json").write_text(json.dumps(out, indent=2))

@@ -94,9 +94,10 @@ class QuickstartTarget:
         write_floor_dags(FLOOR_DAGS, self.profiles)
         if running:
             print(f"using the running quickstart (pid {running})")
-            self.env = _environ(running)
         else:
             self._start_quickstart()
+        # What Airflow runs with (run_demo.py sets ports, paths and the SFTP connection's secrets).
+        self.env = _environ(int((PIDS / "airflow.pid").read_text().strip()))
         self.port = int(self.env["AIRFLOW__API__PORT"])
         for i in range(self.profiles):
             (SFTP_ROOT / "burst" / profile_name(i)).mkdir(parents=True, exist_ok=True)
@@ -112,7 +113,9 @@ class QuickstartTarget:
             "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": bundles(),
         }
         LOG.parent.mkdir(parents=True, exist_ok=True)
-        print(f"starting the quickstart (Airflow on port {port}; log {LOG.relative_to(REPO)}) ...", flush=True)
+        print(
+            f"starting the quickstart (Airflow on port {port}; log {LOG.relative_to(REPO)}) ...", flush=True
+        )
         with LOG.open("w") as log:
             self.process = subprocess.Popen(
                 [str(BIN / "python"), str(REPO / "scripts" / "run_demo.py"), "--airflow-port", str(port),
@@ -125,7 +128,6 @@ class QuickstartTarget:
                 tail = "\n".join(LOG.read_text(errors="replace").splitlines()[-20:])
                 raise RuntimeError(f"the quickstart did not come up:\n{tail}")
             time.sleep(3)
-        self.env = _environ(self.process.pid)
 
     def api(self):
         from courtfeed.cli.airflow_api import AirflowApi

@@ -30,9 +30,7 @@ def main() -> None:
     from dlt.destinations import postgres
 
     params = dict(part.split("=", 1) for part in dsn.split())
-    credentials = (
-        f"postgresql://{params['user']}:{params['password']}@{params['host']}:{params['port']}/{params['dbname']}"
-    )
+    credentials = f"postgresql://{params['user']}:{params['password']}@{params['host']}:{params['port']}/{params['dbname']}"
 
     @dlt.resource(name="hearings", write_disposition="append")
     def hearings():

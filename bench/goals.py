@@ -86,7 +86,9 @@ def _rss(results: dict, which: str) -> float | None:
 
 def _rss_detail(results: dict) -> str:
     runs = _get(results, "rss", "runs") or {}
-    return ", ".join(f"{int(k):,} rows {v['peak_rss_mib']} MiB" for k, v in sorted(runs.items(), key=lambda kv: int(kv[0])))
+    return ", ".join(
+        f"{int(k):,} rows {v['peak_rss_mib']} MiB" for k, v in sorted(runs.items(), key=lambda kv: int(kv[0]))
+    )
 
 
 def _s(results: dict, *keys: str) -> str:
@@ -101,8 +103,10 @@ GOALS: tuple[Goal, ...] = (
         "<= 1.5x the schema floor",
         lambda r: _get(r, "ingest", "ratios", "courtfeed_to_schema_floor"),
         1.5,
-        detail=lambda r: f"courtfeed {_s(r, 'ingest', 'courtfeed_seconds_median')}, "
-        f"schema floor {_s(r, 'ingest', 'schema_floor_seconds_median')}",
+        detail=lambda r: (
+            f"courtfeed {_s(r, 'ingest', 'courtfeed_seconds_median')}, "
+            f"schema floor {_s(r, 'ingest', 'schema_floor_seconds_median')}"
+        ),
     ),
     Goal(
         "ingest",
@@ -110,8 +114,10 @@ GOALS: tuple[Goal, ...] = (
         "<= 0.5x dlt (at least 2x faster)",
         lambda r: _get(r, "ingest", "ratios", "courtfeed_to_dlt"),
         0.5,
-        detail=lambda r: f"courtfeed {_s(r, 'ingest', 'courtfeed_seconds_median')}, "
-        f"dlt {_s(r, 'ingest', 'dlt_seconds_median')}",
+        detail=lambda r: (
+            f"courtfeed {_s(r, 'ingest', 'courtfeed_seconds_median')}, "
+            f"dlt {_s(r, 'ingest', 'dlt_seconds_median')}"
+        ),
     ),
     Goal(
         "ingest",
@@ -119,8 +125,10 @@ GOALS: tuple[Goal, ...] = (
         "<= 1.5x sftp get",
         lambda r: _get(r, "ingest", "ratios", "fetch_to_sftp_get"),
         1.5,
-        detail=lambda r: f"fetch {_s(r, 'ingest', 'stage_seconds_median', 'fetch')}, "
-        f"sftp get {_s(r, 'ingest', 'sftp_get_seconds_median')}",
+        detail=lambda r: (
+            f"fetch {_s(r, 'ingest', 'stage_seconds_median', 'fetch')}, "
+            f"sftp get {_s(r, 'ingest', 'sftp_get_seconds_median')}"
+        ),
     ),
     Goal(
         "ingest",
@@ -128,8 +136,10 @@ GOALS: tuple[Goal, ...] = (
         "<= 1.3x the schema floor",
         lambda r: _get(r, "ingest", "ratios", "load_to_schema_floor"),
         1.3,
-        detail=lambda r: f"load {_s(r, 'ingest', 'stage_seconds_median', 'load')}, "
-        f"schema floor {_s(r, 'ingest', 'schema_floor_seconds_median')}",
+        detail=lambda r: (
+            f"load {_s(r, 'ingest', 'stage_seconds_median', 'load')}, "
+            f"schema floor {_s(r, 'ingest', 'schema_floor_seconds_median')}"
+        ),
     ),
     Goal(
         "ingest",
@@ -146,7 +156,9 @@ GOALS: tuple[Goal, ...] = (
         _read_validate_map,
         10.0,
         unit="s",
-        detail=lambda r: ", ".join(f"{s} {_s(r, 'ingest', 'stage_seconds_median', s)}" for s in ("read", "validate", "map")),
+        detail=lambda r: ", ".join(
+            f"{s} {_s(r, 'ingest', 'stage_seconds_median', s)}" for s in ("read", "validate", "map")
+        ),
     ),
     Goal(
         "rss",
@@ -172,8 +184,10 @@ GOALS: tuple[Goal, ...] = (
         lambda r: _get(r, "burst", "landed_to_loaded_seconds", "max"),
         300,
         unit="s",
-        detail=lambda r: f"{_get(r, 'burst', 'loaded')} of {_get(r, 'burst', 'files')} files loaded over "
-        f"{_get(r, 'burst', 'profiles')} profiles",
+        detail=lambda r: (
+            f"{_get(r, 'burst', 'loaded')} of {_get(r, 'burst', 'files')} files loaded over "
+            f"{_get(r, 'burst', 'profiles')} profiles"
+        ),
         holds=lambda r: _get(r, "burst", "loaded") == _get(r, "burst", "files"),
     ),
     Goal(
@@ -184,8 +198,10 @@ GOALS: tuple[Goal, ...] = (
             _get(r, "burst", "task_seconds_per_file"), _get(r, "burst", "floor", "task_seconds_per_file")
         ),
         1.5,
-        detail=lambda r: f"courtfeed {_get(r, 'burst', 'task_seconds_per_file')} s, "
-        f"empty tasks {_get(r, 'burst', 'floor', 'task_seconds_per_file')} s",
+        detail=lambda r: (
+            f"courtfeed {_get(r, 'burst', 'task_seconds_per_file')} s, "
+            f"empty tasks {_get(r, 'burst', 'floor', 'task_seconds_per_file')} s"
+        ),
     ),
 )
 
@@ -214,7 +230,11 @@ def table(rows: list[dict]) -> str:
     """The goals as a Markdown table, for the printed summary."""
     lines = ["| figure | value | goal | met | from |", "|---|---|---|---|---|"]
     for row in rows:
-        value = "n/a" if row["value"] is None else f"{row['value']}{'' if row['unit'] == 'x' else ' '}{row['unit']}"
+        value = (
+            "n/a"
+            if row["value"] is None
+            else f"{row['value']}{'' if row['unit'] == 'x' else ' '}{row['unit']}"
+        )
         met = {True: "yes", False: "NO", None: "not measured"}[row["met"]]
         lines.append(f"| {row['figure']} | {value} | {row['goal']} | {met} | {row['detail']} |")
     return "\n".join(lines)

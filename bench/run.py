@@ -295,7 +295,9 @@ def print_summary(results: dict) -> None:
         f"(peak {i['dlt_peak_rss_mib_max']} MiB) | {i['dlt_rows_per_second']:,} |"
     )
     print(f"ratios (this run): {i['ratios']}")
-    print(f"stages (median s): {i['stage_seconds_median']}; dlt steps (median s): {i['dlt_step_seconds_median']}")
+    print(
+        f"stages (median s): {i['stage_seconds_median']}; dlt steps (median s): {i['dlt_step_seconds_median']}"
+    )
     for size, run in r["runs"].items():
         print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
     if "peak_ratio_largest_to_smallest" in r:

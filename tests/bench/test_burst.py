@@ -73,7 +73,9 @@ def test_floor_summary_averages_every_file_of_every_run():
 
 def test_burst_profiles_are_agencies_of_their_own_each_watching_its_folder(tmp_path: Path):
     base = yaml.safe_load((REPO / "include" / "profiles" / "metro_hearings.yaml").read_text())
-    profiles = burst_profiles(base, 3, lambda i: ({"directory": f"/burst/{i}"}, {"archive_directory": f"/a/{i}"}))
+    profiles = burst_profiles(
+        base, 3, lambda i: ({"directory": f"/burst/{i}"}, {"archive_directory": f"/a/{i}"})
+    )
 
     include = write_include(tmp_path / "include", profiles, keep_shipped=True)
 
