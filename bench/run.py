@@ -216,7 +216,7 @@ def bench_ingest(pg, sshd, data: Path, rows: int, runs: int) -> dict:
 
 
 def bench_rss(pg, sshd, sizes: list[int]) -> dict:
-    """Peak RSS of one courtfeed run per file size (the issue: 5M rows at most 1.5x the 500k peak)."""
+    """Peak RSS of one courtfeed run per file size (the goal: 5M rows at most 1.5x the 500k peak)."""
     from tests.services import KEY_USER
 
     peaks = {}
@@ -252,7 +252,7 @@ def dataset(rows: int) -> Path:
 
 
 def other_measures() -> dict:
-    """Small-file task time and parse time, measured by h8semantics' modules when present."""
+    """Small-file task time and parse time (bench.small_file, bench.parse_time), when present."""
     out: dict = {}
     try:
         from bench import small_file
