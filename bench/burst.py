@@ -270,6 +270,7 @@ def run_burst(target, files: list[tuple[int, str, bytes]], profiles: int, timeou
             report = time.monotonic()
         time.sleep(2)
     wait_runs_done(api, dag_ids, since, timeout)
+    ledger = read_ledger(target.engine, [profile_name(i) for i in range(profiles)])  # late ones too
     seconds: dict[str, float] = {}
     for run in task_seconds_by_run(api, dag_ids, since):
         for name, stages in run.items():
