@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from courtfeed.config.profile import Profile
-from courtfeed.dagfactory.watcher import FolderWatchTrigger, ReadyFiles, landing_asset, seen_stable
+from courtfeed.dagfactory.watcher import FolderWatchTrigger, ReadyFiles, landing_asset
+from courtfeed.sources.base import RemoteFile
 
 T0 = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
@@ -93,14 +94,6 @@ def test_trigger_round_trips_through_serialize():
     assert again.shared_stream_key() == trigger.shared_stream_key()
 
 
-def test_seen_stable_reads_the_files_from_triggering_asset_events():
-    class Event:
-        extra = {"from_trigger": True, "payload": {"files": [{"path": "/drop/a", "size": 1, "mtime": "x"}]}}
-
-    assert seen_stable({"asset": [Event(), Event()]}) == [{"path": "/drop/a", "size": 1, "mtime": "x"}] * 2
-    assert seen_stable(None) == []
-
-
 @pytest.mark.integration
 def test_three_profiles_share_one_sftp_login_and_each_gets_its_own_file(sshd, monkeypatch):
     """Through Airflow's own SharedStreamManager, against the real sshd."""
@@ -115,6 +108,7 @@ def test_three_profiles_share_one_sftp_login_and_each_gets_its_own_file(sshd, mo
     for name in names:
         p = profile(
             name,
+            asset_events_name_files=True,  # the events name the files, so the test can tell them apart
             source={
                 "connection": "sftp_demo",
                 "directory": str(drop),
@@ -188,8 +182,9 @@ def test_what_was_reported_survives_a_triggerer_restart():
         return [e async for e in trigger.filter_shared_stream(listings())]
 
     first = asyncio.run(events())
-    assert [f["path"] for e in first for f in e.payload["files"]] == ["/drop/hearings_1.txt"]
-    assert store.data["reported"] == [["/drop/hearings_1.txt", 10, int(T0.timestamp())]]
+    digest = RemoteFile("/drop/hearings_1.txt", 10, T0).digest()
+    assert [d for e in first for d in e.payload["ready"]] == [digest]
+    assert store.data["reported"] == [digest]
     assert asyncio.run(events()) == []  # restarted: the same file is not reported again
 
 
@@ -207,6 +202,7 @@ def test_s3_prefix_is_watched_through_the_async_client(seaweedfs, monkeypatch):
         client.put_object(Bucket=bucket, Key="in/payments_1.txt", Body=b"x\n")
         p = profile(
             "hearings",
+            asset_events_name_files=True,
             source={
                 "connection": "s3_watch",
                 "bucket": bucket,

@@ -124,6 +124,7 @@ def test_wrong_host_key_shows_the_servers_fingerprint_and_does_not_log_in(
     monkeypatch.setenv(
         "AIRFLOW_CONN_AGENCY_SFTP", sshd.airflow_connection_json("cfpass", host_key=sshd.wrong_host_key)
     )
+    mark = sshd.quiet_mark()
     checks = run_doctor()
     host_key = lines(checks)["agency: host key"]
     kind, data = sshd.host_key.split()
@@ -132,6 +133,39 @@ def test_wrong_host_key_shows_the_servers_fingerprint_and_does_not_log_in(
     assert "fix:" in host_key.line()
     assert lines(checks)["agency: login"].status == "skip"
     assert failing(checks) == [host_key.line(), lines(checks)["agency: login"].line()]
+    sshd.settle()
+    assert sshd.connections(mark) and sshd.auth_attempts("cfpass", mark) == []
+
+
+@pytest.mark.parametrize("pinned", [True, False], ids=["pinned", "unpinned"])
+def test_no_host_key_check_is_refused_before_any_login(sshd, sftp_feed, target, mail, monkeypatch, pinned):
+    conn = sshd.airflow_connection("cfpass")
+    conn["extra"]["no_host_key_check"] = True
+    if not pinned:
+        del conn["extra"]["host_key"]
+    monkeypatch.setenv("AIRFLOW_CONN_AGENCY_SFTP", json.dumps(conn))
+    mark = sshd.quiet_mark()
+    checks = run_doctor()
+    host_key = lines(checks)["agency: host key"]
+    assert not host_key.passed and "'agency_sftp' sets no_host_key_check" in host_key.detail
+    assert "SHA256:" in host_key.detail and "remove no_host_key_check" in host_key.line()
+    assert lines(checks)["agency: login"].status == "skip"
+    sshd.settle()
+    assert sshd.auth_attempts("cfpass", mark) == []  # only the handshake that reads the key
+
+
+def test_the_profiles_opt_out_logs_in_unverified_and_says_so(sshd, sftp_feed, target, mail, monkeypatch):
+    include, drop = sftp_feed
+    profile = include / "profiles" / "agency.yaml"
+    data = yaml.safe_load(profile.read_text())
+    data["source"]["insecure_skip_host_key_check"] = True
+    profile.write_text(yaml.safe_dump(data))
+    conn = sshd.airflow_connection("cfpass")
+    del conn["extra"]["host_key"]
+    monkeypatch.setenv("AIRFLOW_CONN_AGENCY_SFTP", json.dumps(conn))
+    checks = run_doctor()
+    assert failing(checks) == []
+    assert lines(checks)["agency: host key"].detail.startswith("NOT VERIFIED: the profile sets")
 
 
 def test_unpinned_host_key_fails_without_sending_credentials(sshd, sftp_feed, target, mail, monkeypatch):

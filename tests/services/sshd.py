@@ -15,6 +15,7 @@ import pwd
 import secrets
 import shlex
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -127,6 +128,42 @@ class SshdService:
         extra = quote(json.dumps(conn["extra"]), safe="")
         return f"sftp://{credentials}@{self.host}:{self.port}/?__extra__={extra}"
 
+    def log_mark(self) -> int:
+        """Where sshd's log ends now: pass it to ``auth_attempts`` to see only what follows."""
+        return self.log_path.stat().st_size
+
+    def quiet_mark(self) -> int:
+        """``log_mark`` once earlier connections (the start-up probe's too) are logged."""
+        self.settle()
+        return self.log_mark()
+
+    def log_since(self, mark: int) -> list[str]:
+        with open(self.log_path, "rb") as log:
+            log.seek(mark)
+            return log.read().decode(errors="replace").splitlines()
+
+    def auth_attempts(self, user: str, mark: int) -> list[str]:
+        """sshd's log lines since ``mark`` in which a client asked to authenticate as ``user``
+        (any method, "none" included: LogLevel DEBUG1 logs each userauth request) or was
+        accepted or refused."""
+        words = (f"userauth-request for user {user} ", f" for {user} from ", f"user {user} ")
+        return [line for line in self.log_since(mark) if any(w in line for w in words)]
+
+    def settle(self, quiet_seconds: float = 1.0, timeout: float = 15.0) -> None:
+        """Wait until sshd's log has stopped growing (its children log as they finish)."""
+        deadline = time.monotonic() + timeout
+        size = self.log_mark()
+        while time.monotonic() < deadline:
+            time.sleep(quiet_seconds)
+            now = self.log_mark()
+            if now == size:
+                return
+            size = now
+
+    def connections(self, mark: int) -> list[str]:
+        """sshd's "Connection from" lines since ``mark``: a client reached the server."""
+        return [line for line in self.log_since(mark) if "Connection from " in line]
+
     def stop(self) -> None:
         if self._proc is not None:
             stop_process(self._proc, grace_seconds=3)
@@ -196,9 +233,10 @@ UsePAM yes
 StrictModes no
 PermitRootLogin no
 AllowUsers {PASSWORD_USER} {KEY_USER}
-AllowTcpForwarding no
-X11Forwarding no
-LogLevel VERBOSE
+DisableForwarding yes
+# DEBUG1: every userauth request is logged (method "none" too), so a test can show that a client
+# refused before authenticating sent nothing; VERBOSE logs only some methods' outcomes.
+LogLevel DEBUG1
 Subsystem sftp internal-sftp -d {base}/home/%u
 
 Match User {KEY_USER}

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from courtfeed.sources.base import SourceError
+from courtfeed.sources.hostkeys import HostKeyRefused
 from courtfeed.sources.sftp import SftpSource
 from tests.services import KEY_USER, PASSWORD_USER
 from tests.services._process import free_port
@@ -203,6 +204,39 @@ def test_a_pinned_key_still_counts_when_the_profile_opts_out(sshd, monkeypatch, 
         with SftpSource(conn_id, insecure_skip_host_key_check=True) as source:
             source.list_files(str(password_drop))
     assert "host key does not match" in str(caught.value)
+
+
+def test_no_login_attempt_reaches_a_server_whose_key_is_not_the_pinned_one(sshd, monkeypatch):
+    mark = sshd.quiet_mark()
+    conn = sshd.airflow_connection(PASSWORD_USER, host_key=sshd.wrong_host_key)
+    error = _connect_error(set_connection(monkeypatch, "sftp_impostor", conn))
+    assert "host key does not match" in str(error)
+    sshd.settle()
+    assert sshd.connections(mark)  # the client reached the server ...
+    assert sshd.auth_attempts(PASSWORD_USER, mark) == []  # ... and asked for no login
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"host_key": None},
+        {"host_key": None, "no_host_key_check": True},
+        {"no_host_key_check": "true"},
+        {"host_key": None, "ignore_hostkey_verification": "True"},
+        {"allow_host_key_change": True},
+    ],
+    ids=["unpinned", "no_host_key_check", "pinned_and_no_check", "old_name", "allow_host_key_change"],
+)
+def test_a_refused_connection_never_reaches_the_server(sshd, monkeypatch, extra):
+    conn = sshd.airflow_connection(PASSWORD_USER)
+    conn["extra"] = {k: v for k, v in {**conn["extra"], **extra}.items() if v is not None}
+    mark = sshd.quiet_mark()
+    with pytest.raises(HostKeyRefused) as caught:
+        with SftpSource(set_connection(monkeypatch, "sftp_refused", conn)) as source:
+            source.list_files("/")
+    assert "\n" not in str(caught.value) and sshd.users[PASSWORD_USER].password not in str(caught.value)
+    sshd.settle()
+    assert sshd.connections(mark) == [] and sshd.auth_attempts(PASSWORD_USER, mark) == []
 
 
 # --- only regular files, never a link -----------------------------------------

@@ -99,6 +99,10 @@ class Profile(Strict):
     # Airflow pool capping concurrent loads into the target database across all profiles (one
     # pool per target, e.g. courtfeed_target); must exist in Airflow when set.
     target_pool: str | None = None
+    # Asset events (the load's per-entity events, the folder watch's landing events) are read by
+    # anyone Airflow lets read assets, whatever DAGs they may see: by default they carry upload
+    # ids, digests and counts; true adds the file's name (load) and paths and sizes (watch).
+    asset_events_name_files: bool = False
 
     @field_validator("timezone")
     @classmethod

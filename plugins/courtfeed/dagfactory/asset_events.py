@@ -4,6 +4,11 @@ Each profile's load task has an outlet asset per entity of its template and agen
 (``courtfeed.<agency>.<entity>``); its event carries the counts summed over the delivery's
 uploads, so a downstream DAG can be scheduled on e.g. "metro-county events changed" and read
 how many. Plain data in, plain data out: the task hands the result to Airflow's outlet events.
+
+Airflow shows an asset's events to whoever may read assets, whatever DAGs they may read, so an
+event carries upload ids (opaque UUIDs), statuses and counts, and the file's name only where the
+profile says ``asset_events_name_files: true``. The folder watch's landing events are built in
+``courtfeed.dagfactory.watcher.event_payload``.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ from collections.abc import Iterable
 COUNTED = ("created", "updated", "unchanged", "deleted")
 
 
-def asset_event_extras(results: list[dict], entities: Iterable[str]) -> dict[str, dict]:
+def asset_event_extras(
+    results: list[dict], entities: Iterable[str], name_files: bool = False
+) -> dict[str, dict]:
     """Per entity some upload of ``results`` wrote (and the DAG has an asset for), its event's extra.
 
     ``results`` are the load stage's payloads of one delivery (``upload_id``, ``status``,
-    ``path``, per-entity ``counts``). An entity no upload wrote gets no event.
+    ``path``, per-entity ``counts``). An entity no upload wrote gets no event. ``name_files``
+    adds the delivered file's name (never its folder).
     """
     wanted = set(entities)
     totals: dict[str, dict] = {}
@@ -31,8 +39,7 @@ def asset_event_extras(results: list[dict], entities: Iterable[str]) -> dict[str
                 agg[key] += int(counts.get(key, 0))
     if not totals:
         return {}
-    shared = {
-        "file": results[0]["path"].rsplit("/", 1)[-1],
-        "status": ",".join(sorted({str(r["status"]) for r in results})),
-    }
+    shared = {"status": ",".join(sorted({str(r["status"]) for r in results}))}
+    if name_files:
+        shared = {"file": results[0]["path"].rsplit("/", 1)[-1], **shared}
     return {entity: {**shared, **agg} for entity, agg in totals.items()}

@@ -169,7 +169,7 @@ def build_dag(profile: Profile):
         map_rows = stage_task(profile.name, "map", **settings["per_file"])
         load = stage_task(
             profile.name, "load", assets=assets, outlets=list(assets.values()), **settings["target"],
-            **settings["per_file"],
+            name_files=profile.asset_events_name_files, **settings["per_file"],
         )  # fmt: skip
         finalize = stage_task(profile.name, "finalize", **settings["server"], **settings["per_file"])
         clean_staging = staging_teardown(profile.name, **settings["per_file"])

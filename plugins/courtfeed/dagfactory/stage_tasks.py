@@ -32,10 +32,13 @@ def _run_body(profile_name: str, stage: str, payload: Any, context: Any) -> Any:
     return body(profile_name, payload)
 
 
-def stage_task(profile_name: str, stage: str, *, assets: dict | None = None, **task_kwargs: Any):
+def stage_task(
+    profile_name: str, stage: str, *, assets: dict | None = None, name_files: bool = False, **task_kwargs: Any
+):
     """The task of one stage (``fetch`` takes the listed file, the others the payloads).
 
-    ``assets``: entity -> Asset of the load's outlets; the load emits one event per entity written.
+    ``assets``: entity -> Asset of the load's outlets; the load emits one event per entity written,
+    naming the file only with ``name_files`` (the profile's ``asset_events_name_files``).
     """
     from airflow.sdk import get_current_context, task
 
@@ -46,7 +49,7 @@ def stage_task(profile_name: str, stage: str, *, assets: dict | None = None, **t
         if assets:
             from courtfeed.dagfactory.asset_events import asset_event_extras
 
-            for entity, extra in asset_event_extras(result, assets).items():
+            for entity, extra in asset_event_extras(result, assets, name_files).items():
                 context["outlet_events"][assets[entity]].extra = extra
         return result
 

@@ -6,6 +6,7 @@ They run inside Airflow workers; every import of the engine happens here, at run
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,15 +47,15 @@ def poke_for_files(
     run_id: str | None,
     run_type: str | None = None,
     interval: tuple = (None, None),
-    seen_stable: list[dict] | None = None,
+    seen_stable: Collection[str] = (),
 ) -> list[dict]:
     """One look at the source: the files to process now, as small dicts for dynamic mapping.
 
-    ``seen_stable``: files the folder watch (courtfeed.dagfactory.watcher) saw unchanged between two looks;
-    a file still the same now needs no second look of this run's own.
+    ``seen_stable``: digests (``RemoteFile.digest``) of the files the folder watch
+    (courtfeed.dagfactory.watcher) saw unchanged between two looks; a file still the same now
+    needs no second look of this run's own.
     """
     from courtfeed.sources import pickup
-    from courtfeed.sources.base import RemoteFile
     from courtfeed.target import ledger
     from courtfeed.target.db import SQLITE_BEGIN_IMMEDIATE
 
@@ -81,9 +82,10 @@ def poke_for_files(
         processed = ledger.processed_identities(conn, profile.name, candidates)
         previous = ledger.observe_files(conn, profile.name, candidates, now)
     previous_look = {p: (v[0], v[1]) for p, v in previous.items()}
-    for f in seen_stable or []:
-        seen = RemoteFile.from_dict(f)
-        previous_look[seen.path] = (seen.size, seen.mtime)
+    seen = set(seen_stable)
+    for f in listing:
+        if f.digest() in seen:
+            previous_look[f.path] = (f.size, f.mtime)
     since, until, reprocess = arrival_window(params or {}, profile.timezone, run_type, interval)
     sel = pickup.select_new(
         listing,

@@ -12,30 +12,30 @@ The trigger applies the safe-pickup rules of ``courtfeed.sources.pickup`` (name 
 suffixes, done marker, minimum age, size and mtime unchanged between two looks) to decide that a
 file is ready, and fires once per file identity (path, size, mtime). It does not read the
 ledger: the DAG run's ``list_new_files`` still applies every rule, the ledger included, and
-takes what is new; the event carries what the trigger saw so the run does not wait for a second
-look of its own. Nothing here runs at DAG parse time but the trigger's constructor.
+takes what is new; the event carries digests of what the trigger saw (``event_payload``: no file
+names unless the profile says ``asset_events_name_files: true``, as anyone who may read assets
+reads the event), so the run does not wait for a second look of its own. The listings
+themselves are ``courtfeed.dagfactory.watch_listing``. Nothing here runs at DAG parse time but
+the trigger's constructor.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import posixpath
-import stat
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Hashable
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import Asset
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
+from courtfeed.dagfactory.watch_listing import LISTERS
+
 log = logging.getLogger(__name__)
 
 CLASSPATH = "courtfeed.dagfactory.watcher.FolderWatchTrigger"
-# Bounds of a reconnect back-off after the server could not be listed.
-RETRY_MIN_SECONDS = 5.0
-RETRY_MAX_SECONDS = 300.0
-# At most this many files named in one event (the run lists the folder itself anyway).
+# At most this many files in one event (the run lists the folder itself anyway).
 EVENT_FILES_MAX = 200
 # Reported identities kept across triggerer restarts, at most (beyond: not kept, see _remember).
 REMEMBER_MAX = 5000
@@ -46,160 +46,78 @@ def landing_uri(profile_name: str) -> str:
     return f"courtfeed-landing://{profile_name}"
 
 
-# -- listing (async, in the triggerer) --------------------------------------------------------
-
-
-async def _list_sftp(sftp, root: str, recursive: bool, skip: set[str]) -> list[dict]:
-    import asyncssh
-
-    out: list[dict] = []
-    pending = [root]
-    while pending:
-        folder = pending.pop()
-        try:
-            entries = await sftp.readdir(folder)
-        except asyncssh.SFTPNoSuchFile:
-            entries = []  # not there (yet): nothing to take, keep watching
-        for entry in entries:
-            name = entry.filename
-            if name in (".", ".."):
-                continue
-            path = posixpath.join(folder, name)
-            mode = entry.attrs.permissions or 0
-            if stat.S_ISDIR(mode):
-                if recursive and posixpath.normpath(path) not in skip and not name.startswith("."):
-                    pending.append(path)
-            elif stat.S_ISREG(mode):
-                out.append(
-                    {"path": path, "size": int(entry.attrs.size or 0), "mtime": int(entry.attrs.mtime or 0)}
-                )
-    return out
-
-
-async def sftp_listings(kwargs: dict[str, Any]) -> AsyncIterator[list[dict]]:
-    """One listing of the folder per interval over one SFTP connection kept open (reopened,
-    with back-off, when it breaks)."""
-    from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
-
-    interval = float(kwargs["poll_seconds"])
-    skip = {posixpath.normpath(d) for d in kwargs.get("skip_dirs") or []}
-    backoff = RETRY_MIN_SECONDS
-    while True:
-        hook = SFTPHookAsync(sftp_conn_id=kwargs["conn_id"])
-        try:
-            async with hook.get_managed_conn() as sftp:
-                while True:
-                    yield await _list_sftp(sftp, kwargs["root"], bool(kwargs.get("recursive")), skip)
-                    backoff = RETRY_MIN_SECONDS
-                    await asyncio.sleep(interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the server is down or refused: keep watching, say why
-            log.warning(
-                "courtfeed watch: cannot list %s on connection %s (%s); again in %.0f s",
-                kwargs["root"],
-                kwargs["conn_id"],
-                type(exc).__name__,
-                backoff,
-            )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, RETRY_MAX_SECONDS)
-
-
-async def s3_listings(kwargs: dict[str, Any]) -> AsyncIterator[list[dict]]:
-    """One listing of the prefix per interval through the Amazon provider's async (aiobotocore) client."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    interval = float(kwargs["poll_seconds"])
-    bucket, prefix = kwargs["bucket"], kwargs["root"].lstrip("/")
-    skip = tuple(d.strip("/") + "/" for d in kwargs.get("skip_dirs") or [] if d)
-    backoff = RETRY_MIN_SECONDS
-    while True:
-        try:
-            hook = S3Hook(aws_conn_id=kwargs["conn_id"])
-            async with await hook.get_async_conn() as client:
-                while True:
-                    params = {"Bucket": bucket, "Prefix": prefix}
-                    if not kwargs.get("recursive"):
-                        params["Delimiter"] = "/"
-                    out = []
-                    async for page in client.get_paginator("list_objects_v2").paginate(**params):
-                        for obj in page.get("Contents", []):
-                            key = obj["Key"]
-                            if key.endswith("/") or (skip and key.startswith(skip)):
-                                continue
-                            out.append(
-                                {
-                                    "path": key,
-                                    "size": int(obj["Size"]),
-                                    "mtime": int(obj["LastModified"].timestamp()),
-                                }
-                            )
-                    yield out
-                    backoff = RETRY_MIN_SECONDS
-                    await asyncio.sleep(interval)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning(
-                "courtfeed watch: cannot list s3://%s/%s on connection %s (%s); again in %.0f s",
-                bucket,
-                prefix,
-                kwargs["conn_id"],
-                type(exc).__name__,
-                backoff,
-            )
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, RETRY_MAX_SECONDS)
-
-
-LISTERS = {"sftp": sftp_listings, "s3": s3_listings}
-
-
 # -- deciding (pure, testable without a triggerer) ----------------------------------------------
 
 
 class ReadyFiles:
-    """Which files of successive listings are ready to take, each reported once per identity."""
+    """Which files of successive listings are ready to take, each reported once per identity.
+
+    What was reported is kept as digests (``RemoteFile.digest``), as it is saved in the landing
+    asset's state store: no file names outside the triggerer's memory."""
 
     def __init__(self, rules: dict[str, Any]):
         from courtfeed.config.profile import Source
 
         self.src = Source(**rules)
         self.previous: dict[str, tuple[int, datetime]] = {}
-        self.reported: set[tuple[str, int, datetime]] = set()
+        self.reported: set[str] = set()
         self.changed = False
 
-    def dump(self) -> list[list] | None:
+    def dump(self) -> list[str] | None:
         """What was reported, to survive a triggerer restart (None: too many files to keep)."""
         if len(self.reported) > REMEMBER_MAX:
             return None
-        return sorted([p, size, int(mtime.timestamp())] for p, size, mtime in self.reported)
+        return sorted(self.reported)
 
     def load(self, saved) -> None:
-        for path, size, mtime in saved or []:
-            self.reported.add((path, int(size), datetime.fromtimestamp(int(mtime), UTC)))
+        from courtfeed.sources.base import RemoteFile
+
+        for item in saved or []:
+            if isinstance(item, str):
+                self.reported.add(item)
+            else:  # [path, size, mtime], as saved before the state held digests
+                path, size, mtime = item
+                self.reported.add(
+                    RemoteFile(path, int(size), datetime.fromtimestamp(int(mtime), UTC)).digest()
+                )
 
     def look(self, listing: list[dict], now: datetime | None = None) -> list[dict]:
         from courtfeed.sources import pickup
         from courtfeed.sources.base import RemoteFile
 
         files = [RemoteFile(f["path"], f["size"], datetime.fromtimestamp(f["mtime"], UTC)) for f in listing]
+        digests = {f: f.digest() for f in files}
         sel = pickup.select_new(
             files,
             self.src,
             now=now or datetime.now(UTC),
-            processed=self.reported,
+            processed={(f.path, f.size, f.mtime) for f, d in digests.items() if d in self.reported},
             previous_look=self.previous,
             require_stable=self.src.wait_for_stable_size,
         )
         self.previous = {f.path: (f.size, f.mtime) for f in files}
         # Forget what left the folder (a file put back later is new again); report each once.
-        self.reported &= {(f.path, f.size, f.mtime) for f in files}
+        self.reported &= set(digests.values())
         ready = sel.take  # capped at max_files_per_run: the rest are taken on a later look
-        self.reported |= {(f.path, f.size, f.mtime) for f in ready}
+        self.reported |= {digests[f] for f in ready}
         self.changed = bool(ready) or self.changed
         return [f.to_dict() for f in ready]
+
+
+def event_payload(profile: str, files: list[dict], name_files: bool) -> dict:
+    """What a watch event (and so the landing asset's event, which anyone who may read assets
+    sees) says: digests and a count; the files themselves only where the profile opts in."""
+    from courtfeed.sources.base import RemoteFile
+
+    shown = files[:EVENT_FILES_MAX]
+    payload: dict[str, Any] = {
+        "profile": profile,
+        "count": len(files),
+        "ready": [RemoteFile.from_dict(f).digest() for f in shown],
+    }
+    if name_files:
+        payload["files"] = shown
+    return payload
 
 
 class FolderWatchTrigger(BaseEventTrigger):
@@ -217,6 +135,8 @@ class FolderWatchTrigger(BaseEventTrigger):
         skip_dirs: list[str] | None = None,
         poll_seconds: float = 20.0,
         rules: dict[str, Any] | None = None,
+        insecure_skip_host_key_check: bool = False,
+        name_files: bool = False,
     ) -> None:
         super().__init__()
         self.profile = profile
@@ -228,6 +148,8 @@ class FolderWatchTrigger(BaseEventTrigger):
         self.skip_dirs = list(skip_dirs or [])
         self.poll_seconds = float(poll_seconds)
         self.rules = dict(rules or {})
+        self.insecure_skip_host_key_check = bool(insecure_skip_host_key_check)
+        self.name_files = bool(name_files)  # the profile's asset_events_name_files
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -242,6 +164,8 @@ class FolderWatchTrigger(BaseEventTrigger):
                 "skip_dirs": self.skip_dirs,
                 "poll_seconds": self.poll_seconds,
                 "rules": self.rules,
+                "insecure_skip_host_key_check": self.insecure_skip_host_key_check,
+                "name_files": self.name_files,
             },
         )
 
@@ -249,7 +173,8 @@ class FolderWatchTrigger(BaseEventTrigger):
         """Profiles watching one folder of one server at one cadence share one listing loop.
 
         Folders a profile skips (its archive, error and reports folders) matter only when
-        recursive, so they join the key then.
+        recursive, so they join the key then. A profile that skips host key checks lists over its
+        own connection: its opt-out never reaches a profile that did not ask for it.
         """
         skip = tuple(sorted(self.skip_dirs)) if self.recursive else ()
         return (
@@ -261,15 +186,19 @@ class FolderWatchTrigger(BaseEventTrigger):
             self.recursive,
             skip,
             self.poll_seconds,
+            self.insecure_skip_host_key_check,
         )
 
     @classmethod
-    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
-        lister = LISTERS[kwargs["kind"]]
-        async for listing in lister(kwargs):
-            yield listing
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncGenerator[Any, None]:
+        # aclosing: a closed stream closes its listing's connection at once, not when collected.
+        async with aclosing(LISTERS[kwargs["kind"]](kwargs)) as listings:
+            async for listing in listings:
+                yield listing
 
-    async def filter_shared_stream(self, shared_stream: AsyncIterator[Any]) -> AsyncIterator[TriggerEvent]:
+    async def filter_shared_stream(
+        self, shared_stream: AsyncIterator[Any]
+    ) -> AsyncGenerator[TriggerEvent, None]:
         ready = ReadyFiles(self.rules)
         ready.load(await self._remembered())
         async for listing in shared_stream:
@@ -279,9 +208,7 @@ class FolderWatchTrigger(BaseEventTrigger):
                 await self._remember(ready.dump())
             if files:
                 self.log.info("courtfeed watch %s: %d file(s) ready", self.profile, len(files))
-                yield TriggerEvent(
-                    {"profile": self.profile, "files": files[:EVENT_FILES_MAX], "count": len(files)}
-                )
+                yield TriggerEvent(event_payload(self.profile, files, self.name_files))
 
     # What was reported lives in the landing asset's state store (Airflow 3.3 gives event
     # triggers one), so a restarted triggerer does not report files already taken. Best effort:
@@ -310,8 +237,12 @@ class FolderWatchTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Without the shared-stream manager: the same loop, for this trigger alone."""
-        async for event in self.filter_shared_stream(type(self).open_shared_stream(self.serialize()[1])):
-            yield event
+        async with (
+            aclosing(type(self).open_shared_stream(self.serialize()[1])) as stream,
+            aclosing(self.filter_shared_stream(stream)) as events,
+        ):
+            async for event in events:
+                yield event
 
 
 # -- building (at parse time: no I/O) ----------------------------------------------------------
@@ -372,6 +303,8 @@ def landing_asset(profile):
         skip_dirs=skip,
         poll_seconds=src.watch_interval_seconds,
         rules=rules,
+        insecure_skip_host_key_check=src.insecure_skip_host_key_check,
+        name_files=profile.asset_events_name_files,
     )
     return LandingAsset(
         name=f"courtfeed.landing.{profile.name}",
@@ -381,11 +314,16 @@ def landing_asset(profile):
     )
 
 
-def seen_stable(triggering_events: Any) -> list[dict]:
-    """The files the watch saw ready, from a run's triggering asset events (for its first look)."""
-    files: list[dict] = []
+def seen_stable(triggering_events: Any) -> set[str]:
+    """Digests of the files the watch saw ready, from a run's triggering asset events (so its
+    first look needs no second one of its own for them)."""
+    from courtfeed.sources.base import RemoteFile
+
+    seen: set[str] = set()
     for events in (triggering_events or {}).values():
         for event in events or []:
             payload = (getattr(event, "extra", None) or {}).get("payload") or {}
-            files.extend(payload.get("files") or [])
-    return files
+            seen.update(str(d) for d in payload.get("ready") or [])
+            if "ready" not in payload:  # an event from before digests: it named the files
+                seen.update(RemoteFile.from_dict(f).digest() for f in payload.get("files") or [])
+    return seen

@@ -1,5 +1,6 @@
 """Doctor checks of an SFTP profile, through the SFTP provider's hook the DAG's tasks use:
-the connection, the server's port, its host key against the pinned one, the login, the
+the connection, the server's port, its host key against the pinned one (the host key rule of
+``courtfeed.sources.hostkeys``, as the workers and the watcher apply it), the login, the
 directory, and write access to the archive, error and report folders."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 from courtfeed.config.profile import Profile
 from courtfeed.doctor.connections import get_connection, missing_connection_hint, reachable
 from courtfeed.doctor.report import Recorder
+from courtfeed.sources.hostkeys import HostKeyCheck, HostKeyRefused, host_key_check
 
 DEFAULT_PORT = 22
 
@@ -59,9 +61,6 @@ def probe_folder(sftp, folder: str) -> tuple[bool, str]:
 
 
 def check_sftp(profile: Profile, rec: Recorder) -> None:
-    import paramiko
-    from airflow.providers.sftp.hooks.sftp import SFTPHook
-
     conn_id = profile.source.connection
     conn = get_connection(conn_id)
     if conn is None:
@@ -96,22 +95,47 @@ def check_sftp(profile: Profile, rec: Recorder) -> None:
         return
     rec.ok("server reachable", f"{host}:{port} accepts connections")
 
-    pinned = (extra.get("host_key") or "").strip()
-    if not pinned:
-        try:
-            shown = fingerprint(server_key(host, port))
-        except Exception as exc:
-            shown = f"(could not read it: {type(exc).__name__})"
-        rec.fail(
-            "host key",
-            f"no host key pinned in '{conn_id}' (extra 'host_key'); the server presents {shown}",
-            f"confirm that fingerprint with the agency, then pin the key {_keyscan(host, port)} prints "
-            "in the connection's extra 'host_key'; never connect unpinned",
+    try:
+        check = host_key_check(
+            conn_id, extra, insecure_skip_host_key_check=profile.source.insecure_skip_host_key_check
         )
-        rec.skip("login", "not tried: no credentials are sent to an unverified server")
+    except HostKeyRefused as refused:
+        _refused_host_key(rec, conn_id, host, port, refused.skip)
         return
+    _log_in(profile, rec, conn, check)
 
-    hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1)
+
+def _refused_host_key(rec: Recorder, conn_id: str, host: str, port: int, skip: str | None) -> None:
+    """The host key rule refused the connection: say why, and show the key the server presents
+    (read from the handshake alone: no login, no credentials sent)."""
+    try:
+        shown = fingerprint(server_key(host, port))
+    except Exception as exc:
+        shown = f"(could not read it: {type(exc).__name__})"
+    why = f"'{conn_id}' sets {skip}" if skip else f"no host key pinned in '{conn_id}' (extra 'host_key')"
+    rec.fail(
+        "host key",
+        f"{why}; the server presents {shown}",
+        f"confirm that fingerprint with the agency, then pin the key {_keyscan(host, port)} prints "
+        f"in the connection's extra 'host_key'{f' and remove {skip}' if skip else ''}; never connect "
+        "unverified (source.insecure_skip_host_key_check: true is for a throw-away test server only)",
+    )
+    rec.skip("login", "not tried: no credentials are sent to an unverified server")
+
+
+def _log_in(profile: Profile, rec: Recorder, conn, check: HostKeyCheck) -> None:
+    import paramiko
+    from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+    conn_id, extra = conn.conn_id, conn.extra_dejson or {}
+    host, port = conn.host or "", int(conn.port or DEFAULT_PORT)
+    method = "key" if (extra.get("private_key") or extra.get("key_file")) else "password"
+    verified = (
+        f"matches the key pinned in '{conn_id}'"
+        if check.pinned
+        else "NOT VERIFIED: the profile sets source.insecure_skip_host_key_check (a test server only)"
+    )
+    hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1, no_host_key_check=check.no_host_key_check)
     try:
         managed = hook.get_managed_conn()
         sftp = managed.__enter__()
@@ -127,7 +151,7 @@ def check_sftp(profile: Profile, rec: Recorder) -> None:
         rec.skip("login", "not tried: the host key does not match")
         return
     except paramiko.AuthenticationException:
-        rec.ok("host key", f"matches the key pinned in '{conn_id}'")
+        rec.ok("host key", verified)
         rec.fail(
             "login",
             f"{method} login of '{conn.login}' refused",
@@ -143,7 +167,7 @@ def check_sftp(profile: Profile, rec: Recorder) -> None:
         )
         return
     try:
-        rec.ok("host key", f"matches the key pinned in '{conn_id}'")
+        rec.ok("host key", verified)
         rec.ok("login", f"{method} login of '{conn.login}' works")
         _check_folders(profile, sftp, rec, conn.login)
     finally:

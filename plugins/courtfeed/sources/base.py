@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,12 @@ class RemoteFile:
     @classmethod
     def from_dict(cls, data: dict) -> RemoteFile:
         return cls(data["path"], int(data["size"]), datetime.fromisoformat(data["mtime"]))
+
+    def digest(self) -> str:
+        """An opaque id of this identity (path, size, mtime), for what others may read (asset
+        events): it names no file, yet whoever lists the folder can tell which file it stands for."""
+        key = f"{self.path}\0{self.size}\0{int(self.mtime.timestamp())}".encode()
+        return hashlib.sha256(key).hexdigest()[:32]
 
 
 def utc_from_timestamp(ts: float | int | None) -> datetime:

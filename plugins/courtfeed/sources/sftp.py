@@ -1,9 +1,8 @@
 """SFTP source over the SFTP provider's hook: one managed connection per task.
 
 Two rules keep one agency's data from arriving under another's name:
-- the server is who the connection says: its host key must be pinned (extra ``host_key``);
-  ``no_host_key_check`` is refused unless the profile opts out in the open
-  (``source.insecure_skip_host_key_check: true``, which ``courtfeed check`` reports);
+- the server is who the connection says: the host key rule of ``courtfeed.sources.hostkeys``
+  (a pinned key, or the profile's reported opt-out) is applied before the hook is built;
 - only regular files are downloaded, never a symbolic link (on a shared drop box a link can
   point into another agency's folder), and the file must still be the one listed (type, size,
   mtime) when it is opened, so a file swapped for a link after the listing is refused.
@@ -54,40 +53,21 @@ CONNECT_ATTEMPTS = 3
 CONNECT_RETRY_SECONDS = 2.0
 
 
-def unpinned_host_key_error(conn_id: str, skip_requested: bool) -> SourceError:
-    why = "it sets no_host_key_check" if skip_requested else "no host key pinned"
-    return SourceError(
-        f"SFTP connection '{conn_id}': {why}: the server's identity would not be verified; put its "
-        "public key in the connection's extra 'host_key' (e.g. the output of ssh-keyscan -t ed25519 "
-        "HOST, without the host name) and drop no_host_key_check, or, for a test server only, set "
-        "source.insecure_skip_host_key_check: true in the profile"
-    )
-
-
 class SftpSource:
     kind = "sftp"
 
     def __init__(self, conn_id: str, *, insecure_skip_host_key_check: bool = False):
         from airflow.providers.sftp.hooks.sftp import SFTPHook
 
+        from courtfeed.sources.hostkeys import host_key_check
+
         self.conn_id = conn_id
-        try:
-            # The profile's opt-out is the only way host keys go unchecked: it is passed to the
-            # hook explicitly, so it wins over whatever the connection's extras say.
-            self.hook = SFTPHook(
-                ssh_conn_id=conn_id,
-                conn_retry_attempts=1,
-                no_host_key_check=True if insecure_skip_host_key_check else None,
-            )
-        except ValueError as exc:
-            if "host key" not in str(exc).lower():
-                raise
-            if not insecure_skip_host_key_check:  # host_key and no_host_key_check both in the extras
-                raise unpinned_host_key_error(conn_id, skip_requested=True) from None
-            # the connection pins a key after all: the pin wins over the profile's opt-out
-            self.hook = SFTPHook(ssh_conn_id=conn_id, conn_retry_attempts=1, no_host_key_check=False)
-        if not insecure_skip_host_key_check and (self.hook.no_host_key_check or self.hook.host_key is None):
-            raise unpinned_host_key_error(conn_id, skip_requested=bool(self.hook.no_host_key_check))
+        extra = SFTPHook.get_connection(conn_id).extra_dejson
+        check = host_key_check(conn_id, extra, insecure_skip_host_key_check=insecure_skip_host_key_check)
+        # The rule's answer is passed explicitly, so it wins over whatever the extras say.
+        self.hook = SFTPHook(
+            ssh_conn_id=conn_id, conn_retry_attempts=1, no_host_key_check=check.no_host_key_check
+        )
         self._managed: Any = None
         self.sftp: Any = None  # paramiko.SFTPClient once entered
 
