@@ -26,6 +26,7 @@ SECRETS = {
     "AIRFLOW_ADMIN_PASSWORD": "sentinel-admin-pw-31b9",
     "AIRFLOW_DB_PASSWORD": "sentinelmetadbpw",
     "COURTFEED_TARGET_PASSWORD": "sentineltargetpw",
+    "COURTFEED_DASHBOARD_DB_PASSWORD": "sentineldashboardpw",
     "REDIS_PASSWORD": "sentinelredispw",
     "STAGING_S3_ACCESS_KEY": "sentinels3access",
     "STAGING_S3_SECRET_KEY": "sentinels3secret",

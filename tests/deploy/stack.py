@@ -199,6 +199,7 @@ class Stack:
             "AIRFLOW_ADMIN_PASSWORD": secrets.token_hex(12),
             "AIRFLOW_DB_PASSWORD": secrets.token_hex(12),
             "COURTFEED_TARGET_PASSWORD": secrets.token_hex(12),
+            "COURTFEED_DASHBOARD_DB_PASSWORD": secrets.token_hex(12),
             "REDIS_PASSWORD": secrets.token_hex(12),
             "STAGING_S3_ACCESS_KEY": "courtfeed" + secrets.token_hex(4),
             "STAGING_S3_SECRET_KEY": secrets.token_hex(16),

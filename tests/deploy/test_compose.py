@@ -277,3 +277,55 @@ def test_sftp_service_is_key_only_with_a_pinned_host_key(raw_compose, resolved_c
     assert read_only and all(v.endswith(":ro") for v in read_only)
     assert any(container_port(port) == "22" for port in sftp["ports"])
     assert sftp["build"]["context"].endswith("/docker/sftp")
+
+
+def networks_of(service: dict) -> set[str]:
+    found = service.get("networks") or {"default": None}
+    return set(found)
+
+
+def test_the_drop_box_shares_no_network_with_the_services_behind_it(resolved_compose):
+    services = resolved_compose["services"]
+    assert networks_of(services["sftp"]) == {"dropbox"}
+    readers = {"airflow-worker", "airflow-triggerer", "airflow-cli"}
+    for name, service in services.items():
+        if name == "sftp":
+            continue
+        expected = {"default", "dropbox"} if name in readers else {"default"}
+        assert networks_of(service) == expected, name
+
+
+def test_the_staging_store_keeps_master_volume_and_filer_to_itself_and_signs_their_requests(
+    resolved_compose,
+):
+    command = " ".join(resolved_compose["services"]["staging-s3"]["command"])
+    for flag in ("-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-s3.ip.bind=0.0.0.0"):
+        assert flag in command
+    assert "/etc/seaweedfs/security.toml" in command
+    for section in ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read"):
+        assert f'"{section}"' in command, section
+
+
+def test_the_target_database_log_keeps_no_row(resolved_compose):
+    command = resolved_compose["services"]["courtfeed-target"]["command"]
+    assert command[0] == "postgres"
+    assert "log_error_verbosity=terse" in command and "log_min_error_statement=panic" in command
+
+
+def test_the_dashboard_reads_through_its_read_only_role(resolved_compose):
+    from airflow.models.connection import Connection
+
+    services = resolved_compose["services"]
+    env = services["airflow-apiserver"]["environment"]
+    conn = Connection.from_json(env["AIRFLOW_CONN_COURTFEED_DASHBOARD"], conn_id="courtfeed_dashboard")
+    assert (conn.login, conn.host, conn.schema) == ("courtfeed_dashboard", "courtfeed-target", "courtfeed")
+    assert conn.password == SECRETS["COURTFEED_DASHBOARD_DB_PASSWORD"]
+    for name in AIRFLOW_SERVICES:
+        if name != "airflow-apiserver":
+            assert "AIRFLOW_CONN_COURTFEED_DASHBOARD" not in services[name]["environment"], name
+    init = services["airflow-init"]
+    assert mounts(init)["/opt/courtfeed/sql"].endswith("/deploy/sql")
+    assert "apply_dashboard_role" in " ".join(init["command"])
+    assert (
+        init["environment"]["COURTFEED_DASHBOARD_DB_PASSWORD"] == SECRETS["COURTFEED_DASHBOARD_DB_PASSWORD"]
+    )

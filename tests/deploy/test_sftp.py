@@ -49,6 +49,7 @@ def test_keys_are_read_from_root_owned_files(effective_config):
 
 def test_file_transfer_only(effective_config):
     assert effective_config["subsystem"].split()[:2] == ["sftp", "internal-sftp"]
+    assert effective_config["disableforwarding"] == "yes"
     assert effective_config["allowtcpforwarding"] == "no"
     assert effective_config["x11forwarding"] == "no"
     assert effective_config["permittty"] == "no"

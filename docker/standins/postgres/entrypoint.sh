@@ -1,6 +1,8 @@
 #!/bin/bash
 # First start: initdb with POSTGRES_USER as superuser (password from POSTGRES_PASSWORD, never on a
-# command line) and create POSTGRES_DB. Every start: run the server in the foreground as postgres.
+# command line) and create POSTGRES_DB. Every start: run the server in the foreground as postgres,
+# with the settings a compose `command: ["postgres", "-c", "name=value", ...]` gives, as the
+# upstream image does.
 set -euo pipefail
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is required}"
 user=${POSTGRES_USER:-postgres}
@@ -22,4 +24,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   runuser -u postgres -- pg_ctl -D "$PGDATA" -m fast -w stop >/dev/null
   echo "postgres: initialised database $db for $user"
 fi
-exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*'
+if [ "${1:-}" = "postgres" ]; then
+  shift
+fi
+exec runuser -u postgres -- postgres -D "$PGDATA" -c listen_addresses='*' "$@"

@@ -3,11 +3,15 @@ source behind a profile's connection, the staging folder."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from courtfeed.config.profile import Profile
 
+log = logging.getLogger(__name__)
+
 TARGET_CONN_ID = "courtfeed_target"
+DASHBOARD_CONN_ID = "courtfeed_dashboard"
 
 
 class TargetNotConfigured(RuntimeError):
@@ -21,19 +25,42 @@ def target_url() -> str:
     load records where nobody reads them. The quickstart defines the connection explicitly
     (airflow_settings.yaml, a SQLite file under .run/); `courtfeed ingest` takes --target.
     """
+    url = _connection_url(TARGET_CONN_ID)
+    if url is None:
+        raise TargetNotConfigured(
+            f"the Airflow connection '{TARGET_CONN_ID}' is not defined: it names the database to load"
+            " into (type postgres, or sqlite with the file path as host); add it, e.g. with"
+            " `make airflow-settings` or AIRFLOW_CONN_COURTFEED_TARGET"
+        )
+    return url
+
+
+def dashboard_url() -> str:
+    """The URL the dashboard reads the ledger with: the Airflow connection courtfeed_dashboard (a
+    read-only role, deploy/sql/dashboard-readonly.sql), else the DAGs' own target (the quickstart's
+    SQLite file has no roles), said in the log."""
+    url = _connection_url(DASHBOARD_CONN_ID)
+    if url is None:
+        log.warning(
+            "dashboard: no connection '%s'; reading the ledger through '%s', which may write",
+            DASHBOARD_CONN_ID,
+            TARGET_CONN_ID,
+        )
+        return target_url()
+    return url
+
+
+def _connection_url(conn_id: str) -> str | None:
+    """The SQLAlchemy URL of an Airflow connection; None when it is not defined."""
     from airflow.sdk import Connection
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     from courtfeed.target.db import url_from_airflow_connection
 
     try:
-        return url_from_airflow_connection(Connection.get(TARGET_CONN_ID))
+        return url_from_airflow_connection(Connection.get(conn_id))
     except AirflowNotFoundException:
-        raise TargetNotConfigured(
-            f"the Airflow connection '{TARGET_CONN_ID}' is not defined: it names the database to load"
-            " into (type postgres, or sqlite with the file path as host); add it, e.g. with"
-            " `make airflow-settings` or AIRFLOW_CONN_COURTFEED_TARGET"
-        ) from None
+        return None
 
 
 _engines: dict[str, object] = {}

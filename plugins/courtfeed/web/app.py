@@ -1,8 +1,10 @@
 """The dashboard: profiles and their last file, rows per day, one upload with its rejects, search.
 
 Server-rendered HTML (Jinja2) with an inline SVG chart and a local stylesheet: no script, no CDN,
-so it works in offline installations. It only reads the ledger; the target database is the one
-the DAGs load into (courtfeed.dagfactory.runtime.target_url()).
+so it works in offline installations. It only reads the ledger, through the Airflow connection
+courtfeed_dashboard (a read-only role: deploy/sql/dashboard-readonly.sql), or where there is none
+the DAGs' own target (courtfeed.dagfactory.runtime.dashboard_url()). No page or API answer names
+the database, its host or its user.
 """
 
 from __future__ import annotations
@@ -57,14 +59,14 @@ class Dashboard:
     def target_url(self) -> str:
         if self._target_url is None:
             # Resolved on the first request, never at import: inside Airflow this reads a connection.
-            from courtfeed.dagfactory.runtime import target_url
+            from courtfeed.dagfactory.runtime import dashboard_url
 
-            self._target_url = target_url()
+            self._target_url = dashboard_url()
         return self._target_url
 
     @property
     def target_label(self) -> str:
-        """The target URL without its password, to say which database the page shows."""
+        """The database URL without its password, for the server's log only (never a page)."""
         return make_url(self.target_url).render_as_string(hide_password=True)
 
     @property
@@ -125,7 +127,6 @@ class Dashboard:
                 }
             )
         return {
-            "target": self.target_label,
             "has_ledger": has_ledger,
             "problems": problems,
             "profiles": rows,
