@@ -109,6 +109,7 @@ def _triggers(n: int, directory: str, interval: float, min_age: int = 60, shared
             name=f"bench_{i:03d}",
             agency="bench",
             template="metro_hearings",
+            asset_events_name_files=True,  # the events name the files: the latency is per file
             source={
                 "connection": CONN_ID,
                 "directory": folder,
