@@ -121,12 +121,16 @@ def ip_of(service: Stack, name: str) -> str:
 
 
 def one_off(service: Stack, script: str, *args: str) -> str:
-    """python -c script in a one-off container of the Airflow image, on the default network only."""
+    """A Python script in a one-off container of the Airflow image, on the default network only
+    (as airflow-scheduler is). The script goes in through the mounted include/ folder."""
+    path = service.run_dir / "include" / "probe.py"
+    path.write_text(script)
+    path.chmod(0o644)
     proc = service.compose(
         "run", "--rm", "--no-deps", "-T", "--entrypoint", "python",
         "-e", f"STAGING_S3_ACCESS_KEY={service.secrets['STAGING_S3_ACCESS_KEY']}",
         "-e", f"STAGING_S3_SECRET_KEY={service.secrets['STAGING_S3_SECRET_KEY']}",
-        "airflow-scheduler", "-c", script, *args,
+        "airflow-scheduler", "/opt/airflow/include/probe.py", *args,
         timeout=300,
     )  # fmt: skip
     return proc.stdout
