@@ -1,9 +1,8 @@
 """Mapping source rows onto target records (clients, contacts, cases, events, payments), in Arrow.
 
 Column-wise on a record batch of staged rows: every field is converted for the whole batch at
-once (arrow_convert, with transforms.convert as the reference semantics), values the target
-cannot store are found (target.storable), then the rows without errors become one Arrow table
-per entity. A row with any error is rejected whole, so an entity is never loaded half-mapped.
+once (convert.convert_column), values the target cannot store are found (storable), then the
+rows without errors become one Arrow table per entity. A row with any error is rejected whole, so an entity is never loaded half-mapped.
 Links between entities (event -> case and client, payment -> case) follow from the row.
 """
 
@@ -27,9 +26,7 @@ from courtfeed.mapping.storable import unstorable
 from courtfeed.rejects import Reject
 from courtfeed.rows import ROW_COLUMN
 from courtfeed.target.schema import entity_schema
-from courtfeed.target.upsert import blank_to_null
-
-NAME_PARTS = ("first_name", "middle_name", "last_name", "suffix")
+from courtfeed.target.upsert import WHITESPACE, blank_to_null
 
 # Which mapped field feeds a link when the template does not map the link itself.
 LINKS = {
@@ -53,7 +50,14 @@ def _column_label(spec: FieldSpec) -> str:
 
 
 def field_source(batch: pa.RecordBatch, spec: FieldSpec, resolved: dict) -> pa.Array:
-    """The raw text of one field for every row (transforms.field_source over Arrow)."""
+    """The raw text of one field for every row of ``batch``.
+
+    One ``column``: that column as is (convert_column trims). Several ``columns``: the non-blank
+    parts joined with ``spec.join`` (parts trimmed first when ``spec.trim``), null when all are
+    blank. ``constant``: that value on every row. A column that ``resolved`` does not know (it
+    is missing from the file; the mapper reports that) and a field with only a ``default``
+    give all nulls.
+    """
     n = batch.num_rows
     if spec.constant is not None:
         return constant_column(spec.constant, n)
@@ -62,16 +66,20 @@ def field_source(batch: pa.RecordBatch, spec: FieldSpec, resolved: dict) -> pa.A
         return pa.nulls(n, pa.string())
     if len(columns) == 1:
         return batch.column(resolved[columns[0]])
-    from courtfeed.target.upsert import WHITESPACE
-
-    parts = []
+    joined = None
     for column in columns:
         part = batch.column(resolved[column])
         if spec.trim:
             part = pc.utf8_trim(part, WHITESPACE)
-        parts.append(pc.if_else(pc.equal(part, ""), pa.scalar(None, pa.string()), part))
-    joined = pc.binary_join_element_wise(*parts, spec.join, null_handling="skip")
-    return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
+        part = pc.if_else(pc.equal(part, ""), pa.scalar(None, pa.string()), part)
+        # Not binary_join_element_wise(..., null_handling="skip"): it drops the rows whose
+        # parts are all null instead of giving them a null, and the column comes out short.
+        joined = (
+            part
+            if joined is None
+            else pc.coalesce(pc.binary_join_element_wise(joined, part, spec.join), joined, part)
+        )
+    return joined
 
 
 class Mapper:
