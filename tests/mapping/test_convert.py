@@ -338,10 +338,9 @@ def test_dates_are_parsed_once_per_distinct_value(monkeypatch):
         return real(values, formats)
 
     monkeypatch.setattr(parsers, "parse_date_values", counting)
-    values, _ = run(["12/24/2026", "01/01/2027", None] * 5000, "date")
-    assert calls == [["01/01/2027", "12/24/2026"]]
-    assert values[-2] == dt.date(2027, 1, 1)
-    assert values[-1] is None
+    values, _ = run(["12/24/2026", "01/01/2027", None, " 12/24/2026 "] * 5000, "date")
+    assert calls == [["01/01/2027", "12/24/2026"]]  # distinct once trimmed
+    assert values[-4:] == [dt.date(2026, 12, 24), dt.date(2027, 1, 1), None, dt.date(2026, 12, 24)]
 
 
 # --- time -------------------------------------------------------------------------------------

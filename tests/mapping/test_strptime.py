@@ -12,7 +12,7 @@ from courtfeed.mapping import strptime
 DIRECTIVES = ["%Y", "%y", "%m", "%d", "%b", "%B", "%H", "%I", "%M", "%S", "%f", "%p", "%%", "%j", "%z", "%a"]
 LITERALS = ["/", "-", " ", "  ", ":", "T", ".", ",", "", "\t", "x", "("]
 PIECES = [
-    "1", "2", "3", "0", "9", "12", "29", "31", "60", "61", "2026", "1999", "26", "69", "68", "0001", "٢٠٢٦",
+    "1", "2", "3", "0", "9", "12", "29", "31", "60", "61", "2026", "1999", "26", "69", "68", "0001", "0000", "٢٠٢٦",
     "jan", "Dec", "SEPTEMBER", "may", "AM", "pm", "P.M.", " ", "/", "-", ":", "t", "T", "  ", "\t", "%", "x",
     "+05:00", "Z", "Wed", ".", "(",
 ]  # fmt: skip
@@ -48,6 +48,7 @@ texts = st.lists(st.sampled_from(PIECES), min_size=0, max_size=9).map("".join)
 @example("%I:%M %p", "12:30 am")
 @example("%d-%b-%Y", "24-DEC-2026")
 @example("%Y %Y", "2026 2026")
+@example("%Y-%m-%d", "0000-01-01")  # no year 0
 def test_reader_agrees_with_strptime_on_any_text(fmt, text):
     assert outcome(lambda: strptime.reader(fmt)(text)) == outcome(strptime_or_none, text, fmt)
 
