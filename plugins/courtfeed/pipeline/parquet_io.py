@@ -18,7 +18,6 @@ import pyarrow.parquet as pq
 
 from courtfeed.config.fields import ENTITY_FIELDS
 from courtfeed.rows import ROW_COLUMN
-from courtfeed.target.schema import entity_schema
 
 BATCH_ROWS = 50_000
 # Rows per batch of the columnar stages (map, load): large enough that work done once per
@@ -68,18 +67,6 @@ def iter_row_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator
     yield from open_staged(path).iter_batches(batch_size=batch_rows)
 
 
-def iter_rows(path: Path, batch_rows: int = BATCH_ROWS) -> Iterator[tuple[pd.DataFrame, list[int]]]:
-    """Batches of (frame of str/None cells, spreadsheet row numbers)."""
-    for batch in open_staged(path).iter_batches(batch_size=batch_rows):
-        cols = {
-            name: pd.Series(batch.column(i).to_pylist(), dtype=object)
-            for i, name in enumerate(batch.schema.names)
-            if name != ROW_COLUMN
-        }
-        rows = batch.column(batch.schema.get_field_index(ROW_COLUMN)).to_pylist()
-        yield pd.DataFrame(cols, dtype=object), rows
-
-
 class RecordWriter:
     """Typed records of one entity, appended batch by batch."""
 
@@ -98,27 +85,9 @@ class RecordWriter:
         self._writer.write_table(table.cast(self.schema))
         self.count += table.num_rows
 
-    def write(self, records: list[dict]) -> None:
-        if not records:
-            return
-        if self._writer is None:
-            self.schema = entity_schema(self.entity, list(records[0]))
-            self._writer = pq.ParquetWriter(self.path, self.schema)
-        decimals = [
-            f.name for f in self.schema if f.type == pa.string() and _is_decimal_field(self.entity, f.name)
-        ]
-        if decimals:
-            records = [{**r, **{d: None if r[d] is None else str(r[d]) for d in decimals}} for r in records]
-        self._writer.write_table(pa.Table.from_pylist(records, schema=self.schema))
-        self.count += len(records)
-
     def close(self) -> None:
         if self._writer is not None:
             self._writer.close()
-
-
-def _is_decimal_field(entity: str, name: str) -> bool:
-    return any(f.name == name and f.kind == "decimal" for f in ENTITY_FIELDS[entity])
 
 
 def iter_record_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
