@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from courtfeed.target.ledger import start_upload
 from courtfeed.target.schema import entity_table
-from courtfeed.target.upsert import LoadCounts, Loader, created_ids, natural_key
+from courtfeed.target.upsert import LoadCounts, Loader, created_ids, natural_keys, records_table
 
 AGENCY = "metro-county"
 
@@ -65,6 +65,12 @@ def _rows(engine, entity: str) -> dict[str, dict]:
 
 
 # --- natural keys ---------------------------------------------------------------------------
+def natural_key(entity: str, record: dict) -> str | None:
+    """natural_keys() of a one-record table."""
+    (key,) = natural_keys(entity, records_table(entity, [record])).to_pylist()
+    return key
+
+
 def test_natural_key_joins_key_fields_and_misses_on_blank_parts():
     assert natural_key("client", {"reference": "D-1"}) == "D-1"
     assert natural_key(
@@ -72,7 +78,8 @@ def test_natural_key_joins_key_fields_and_misses_on_blank_parts():
     ) == ("D-1|phone|+13125550100")
     assert natural_key("contact", {"client_reference": "D-1", "channel": "phone", "value": None}) is None
     assert natural_key("client", {"reference": "  "}) is None
-    assert natural_key("case", {}) is None
+    assert natural_key("client", {"reference": "\u2003\t"}) is None  # any whitespace is blank
+    assert natural_key("case", {"status": "open"}) is None  # the key field is not there at all
 
 
 def test_event_without_reference_falls_back_to_case_start_and_place():
@@ -86,8 +93,16 @@ def test_event_without_reference_falls_back_to_case_start_and_place():
     # The same instant written in UTC is the same event.
     same = {**record, "starts_at": datetime(2025, 3, 1, 15, 0, tzinfo=UTC), "reference": ""}
     assert natural_key("event", same) == natural_key("event", record)
+    assert natural_key(
+        "event", {**record, "starts_at": datetime(2025, 3, 1, 9, 0, 0, 250, tzinfo=chicago)}
+    ) == ("24-CR-1|2025-03-01T15:00:00.000250+00:00|4B")
     assert natural_key("event", {**record, "location": None}) is None
     assert natural_key("event", {**record, "reference": "H-9"}) == "H-9"
+
+
+def test_natural_keys_of_a_table_line_up_with_its_rows():
+    records = [{"reference": "D-1"}, {"reference": None}, {"reference": " D-3 "}]
+    assert natural_keys("client", records_table("client", records)).to_pylist() == ["D-1", None, " D-3 "]
 
 
 # --- counts ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from typing import Any
 
@@ -87,33 +87,11 @@ class LoadCounts:
 
 
 def _key_part(value) -> str | None:
+    """A key part of a rarer key type (a date, a time, a number) as text."""
     if value is None:
         return None
-    if type(value) is str:
-        return value if value.strip() else None
-    if isinstance(value, datetime):
-        # The same instant must give the same key whatever offset the file used.
-        value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
-    elif isinstance(value, date | time):
-        value = value.isoformat()
-    text = str(value)
+    text = value.isoformat() if isinstance(value, date | time) else str(value)
     return text if text.strip() else None
-
-
-def natural_key(entity: str, record: dict) -> str | None:
-    """The record's key within its agency, or None when a part of it is missing.
-
-    An event without a reference is keyed by case_number|starts_at (UTC ISO)|location.
-    natural_keys() is the same rule over a whole Arrow table.
-    """
-    names = NATURAL_KEYS[entity]
-    if entity == "event" and _key_part(record.get("reference")) is None:
-        names = EVENT_FALLBACK_KEY
-    if len(names) == 1:
-        return _key_part(record.get(names[0]))
-    parts = [_key_part(record.get(name)) for name in names]
-    present = [part for part in parts if part is not None]
-    return KEY_SEPARATOR.join(present) if len(present) == len(parts) else None
 
 
 def blank_to_null(values: pa.Array) -> pa.Array:
@@ -141,7 +119,12 @@ def _key_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def natural_keys(entity: str, table: pa.Table) -> pa.Array:
-    """natural_key() for every row of ``table`` (null where a part is missing)."""
+    """Each record's key within its agency: its key fields joined with "|", null where a part
+    is missing or blank.
+
+    An event without a reference is keyed by case_number|starts_at (UTC ISO)|location, so the
+    same instant written with another offset is the same event.
+    """
     n = table.num_rows
 
     def part(name: str) -> pa.Array:
@@ -248,13 +231,15 @@ class Loader:
         if not records:
             return LoadCounts()
         self._check_fields(entity, {name for r in records for name in r})
-        for position, record in enumerate(records, start=1):
-            if natural_key(entity, record) is None:
-                raise ValueError(
-                    f"{entity} record {position} of the batch has no natural key "
-                    f"({', '.join(NATURAL_KEYS[entity])}); the mapper should have rejected it"
-                )
-        return self.load_table(entity, records_table(entity, records))
+        table = records_table(entity, records)
+        missing = pc.is_null(natural_keys(entity, table))
+        if pc.any(missing).as_py():
+            position = pc.index(missing, True).as_py() + 1
+            raise ValueError(
+                f"{entity} record {position} of the batch has no natural key "
+                f"({', '.join(NATURAL_KEYS[entity])}); the mapper should have rejected it"
+            )
+        return self.load_table(entity, table)
 
     def load_table(self, entity: str, source: pa.Table | Iterable[pa.RecordBatch | pa.Table]) -> LoadCounts:
         """Stage every record of ``source`` (one table, or batches of one schema) and upsert them
