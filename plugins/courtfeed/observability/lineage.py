@@ -31,6 +31,7 @@ from openlineage.client.facet_v2 import (
 from sqlalchemy.engine import make_url
 
 from courtfeed.config.template import Template
+from courtfeed.mapping.names import NAME_PARTS
 from courtfeed.mapping.records import LINKS
 from courtfeed.status import LOADED
 from courtfeed.target.schema import TABLE_NAMES
@@ -41,7 +42,6 @@ IMPLIED = {
     ("event", "starts_at"): (("event", "date"), ("event", "time")),
     **{(e, n): ((se, sn),) for (e, n), (se, sn) in LINKS.items()},
 }
-NAME_PARTS = ("first_name", "middle_name", "last_name", "suffix")
 # A field's value is its column's, parsed and converted as the template says (dates, phones ...).
 CONVERTED = column_lineage_dataset.Transformation(
     type="DIRECT", subtype="TRANSFORMATION", description="parsed and converted as the template says"
