@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -43,20 +42,6 @@ def test_parse_date_values_tries_formats_then_iso_then_excel_serials():
         None,
     ]
     assert parsers.parse_date_values(["24-Dec-2026", "12/24/26"]) == [dt.date(2026, 12, 24)] * 2
-
-
-def test_parse_dates_reads_cells_trimmed_once_per_distinct_text(monkeypatch):
-    seen = []
-    real = parsers.parse_date_values
-
-    def recording(values, formats=None):
-        seen.append(list(values))
-        return real(values, formats)
-
-    monkeypatch.setattr(parsers, "parse_date_values", recording)
-    cells = [" 12/24/2026", "12/24/2026 ", None, "", math.nan, "nope"]
-    assert parsers.parse_dates(cells, ["%m/%d/%Y"]) == [dt.date(2026, 12, 24)] * 2 + [None] * 4
-    assert seen == [["12/24/2026", "nope"]]
 
 
 def test_parse_time_values():

@@ -127,16 +127,6 @@ def parse_date_values(values: list[str], formats: list[str] | None = None) -> li
     return results
 
 
-def parse_dates(cells: Iterable, formats: list[str] | None = None) -> list[dt.date | None]:
-    """Cells (text, or None/NaN for an empty cell) -> dates, trimmed first, read once per
-    distinct text (None where blank or no format fits). For callers holding cells rather than
-    distinct values."""
-    texts = [cell.strip() if isinstance(cell, str) else "" for cell in cells]
-    distinct = list(dict.fromkeys(t for t in texts if t))
-    dates = dict(zip(distinct, parse_date_values(distinct, formats), strict=True))
-    return [dates.get(t) for t in texts]
-
-
 def parse_time_values(values: list[str], formats: list[str] | None = None) -> list[dt.time | None]:
     """Distinct time strings -> wall-clock times, None where no format fits (defaults:
     %H:%M, %H:%M:%S, %I:%M %p, %I:%M%p, %I %p)."""
