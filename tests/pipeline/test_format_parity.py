@@ -401,13 +401,8 @@ def sample_rows(path: Path, fmt: dict) -> tuple[list[str], list[str], list]:
 
 
 # Each sample in the other formats (text cells: the typed workbook is the jury sample itself).
-# Not metro_hearings as fixed width: its cells keep their padding, which the template's CASE_NO
-# regex expectation does not allow, so every row would be rejected.
 SAMPLE_CASES = [
-    (name, kind)
-    for name, (_, own) in SAMPLES.items()
-    for kind in FORMATS
-    if kind not in (own, "xlsx_typed") and (name, kind) != ("metro_hearings", "fixed")
+    (name, kind) for name, (_, own) in SAMPLES.items() for kind in FORMATS if kind not in (own, "xlsx_typed")
 ]
 
 

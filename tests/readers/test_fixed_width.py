@@ -20,6 +20,7 @@ def test_fixed_width_with_header_line_and_title(write):
         "\r\n"  # row 4: blank
         "00043          19851101\r\n"  # row 5: empty name
         "00044Bo\r\n"  # row 6: trailing spaces lost by an editor
+        "  045  Al Ruiz 19770304\r\n"  # row 7: padded on the left too
     )
     path = write("extract.dat", text, encoding="cp1252")
 
@@ -29,12 +30,14 @@ def test_fixed_width_with_header_line_and_title(write):
     assert got.reader.delimiter is None
     assert got.reader.header_row == 2
     assert got.columns == ["ID", "NAME", "DOB"]
+    # The padding is the layout's, not the value's: cells come without it.
     assert got.rows == [
-        ["00042", "José Peña ", "19900221"],
+        ["00042", "José Peña", "19900221"],
         ["00043", None, "19851101"],
         ["00044", "Bo", None],
+        ["045", "Al Ruiz", "19770304"],
     ]
-    assert got.numbers == [3, 5, 6]
+    assert got.numbers == [3, 5, 6, 7]
     assert got.rejects == []
 
 

@@ -1,8 +1,10 @@
 """Fixed width text files: each column is a slice of the line given by the template's layout.
 
-A blank line is a blank row (skipped; it keeps its row number). A slice of only spaces is an
-empty cell; other text keeps its padding (the mapper trims). A line has no field count, so no
-row is ragged: a short line gives empty cells, text past the layout is not read.
+A blank line is a blank row (skipped; it keeps its row number). The spaces that pad a value to
+its column's width are layout, not data: a cell is its slice without them (a name right-padded,
+an amount left-padded), and a slice of only spaces is an empty cell, so expectations see the
+value the export meant, as in a delimited file. A line has no field count, so no row is ragged:
+a short line gives empty cells, text past the layout is not read.
 """
 
 from __future__ import annotations
@@ -42,10 +44,8 @@ def _sliced_rows(text: TextIO, slices: list[tuple[int, int]]) -> Iterator[Row]:
             line = line.rstrip("\r\n")
             if not line.strip():
                 continue
-            # Padding is layout, not data: a slice of only spaces is an empty cell. Text that
-            # is there stays unstripped like every other reader's (the mapper trims).
             yield number, [_cell(line[start:end]) for start, end in slices]
 
 
 def _cell(value: str) -> str | None:
-    return None if not value or value.isspace() else value
+    return value.strip() or None
