@@ -13,7 +13,8 @@ import pytest
 from courtfeed.config.profile import Profile
 from courtfeed.pipeline.acknowledge import spreadsheet_safe, write_acknowledgement
 from courtfeed.pipeline.finalize import finalize_stage
-from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.rejects import Reject
 
 NAME_MAX = os.pathconf("/", "PC_NAME_MAX")

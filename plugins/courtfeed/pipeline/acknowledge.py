@@ -15,7 +15,8 @@ from itertools import islice
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
-from courtfeed.pipeline.work import FileWork, read_rejects
+from courtfeed.pipeline.reject_log import read_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.rejects import Reject
 from courtfeed.status import LOADED
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from courtfeed.config.profile import Profile
 from courtfeed.faults import kill_point
-from courtfeed.pipeline.work import FileWork, sha256_of, write_rejects
+from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.work import FileWork, sha256_of
 from courtfeed.rejects import Reject
 from courtfeed.sources.base import RemoteFile, Source
 from courtfeed.status import Status

@@ -19,7 +19,8 @@ from courtfeed.config.template import Template
 from courtfeed.faults import kill_point
 from courtfeed.pipeline.map import over_threshold, records_file
 from courtfeed.pipeline.parquet_io import iter_record_batches
-from courtfeed.pipeline.work import FileWork, read_rejects
+from courtfeed.pipeline.reject_log import read_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.privacy import ValueFreeError, value_free
 from courtfeed.status import LOADED, Status
 from courtfeed.target import ledger

@@ -14,7 +14,8 @@ from courtfeed.config.template import Template
 from courtfeed.mapping.records import Mapper
 from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.work import FileWork, count_rejected_rows, rejected_rows, write_rejects
+from courtfeed.pipeline.reject_log import count_rejected_rows, rejected_rows, write_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.readers.header import match_columns
 from courtfeed.rows import ROW_COLUMN
 

@@ -11,7 +11,8 @@ import pyarrow as pa
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import RowWriter
-from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.readers import open_file
 from courtfeed.readers.exclusions import excluded_rows
 from courtfeed.readers.header import (

@@ -21,7 +21,8 @@ from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import open_staged
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.work import FileWork, write_rejects
+from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.work import FileWork
 from courtfeed.readers.header import match_columns
 from courtfeed.rejects import Reject
 from courtfeed.rows import ROW_COLUMN
