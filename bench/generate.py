@@ -55,3 +55,13 @@ def generate(path: Path, rows: int, seed: int = 20261128, first_id: int = 0) -> 
                 f"{rnd.choice(ROOMS)}|{rnd.choice(JUDGES)}|{rnd.choice(TYPES)}|{rnd.choice(STATUSES)}\n"
             )
     return path
+
+
+def generate_ragged(path: Path, lines: int = 3_000_000) -> Path:
+    """A pipe file whose every data line is one field where the header has three: each line is a
+    ``ragged_row`` reject (3,000,000 lines: 6 MB of file, 3,000,000 rejects)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write("A|B|C\n")
+        fh.writelines("x\n" for _ in range(lines))
+    return path

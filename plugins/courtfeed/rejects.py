@@ -32,3 +32,14 @@ class FileRejected(Exception):
         super().__init__(message)
         self.rule = rule
         self.rejects = rejects or []
+
+
+def describe_more(more: dict[str, int] | None, after_kept: bool = True) -> str:
+    """The rejects not stored in full, per rule, as a person reads them after the ones that were:
+    "and 2,990,000 more ragged_row" ("" when there are none; without ``after_kept``, no "and").
+    Several rules are listed most frequent first."""
+    counts = sorted((more or {}).items(), key=lambda kv: (-kv[1], kv[0]))
+    parts = [f"{n:,} more {rule}" for rule, n in counts if n]
+    if not parts:
+        return ""
+    return ("and " if after_kept else "") + ", ".join(parts)

@@ -33,7 +33,20 @@ def main() -> None:
         }
         for ti in run.get_task_instances()
     ]
-    print("RESULT " + json.dumps({"state": str(run.state), "tasks": tis, "asset_events": asset_events(run)}))
+    result = {
+        "state": str(run.state),
+        "tasks": tis,
+        "asset_events": asset_events(run),
+        "peak_mib": peak_mib(),
+    }
+    print("RESULT " + json.dumps(result))
+
+
+def peak_mib() -> int:
+    """This process's peak RSS in MiB (VmHWM): dag.test() runs every task in this process."""
+    with open("/proc/self/status") as fh:
+        hwm = next(line for line in fh if line.startswith("VmHWM:"))
+    return int(hwm.split()[1]) // 1024
 
 
 def asset_events(run) -> list[dict]:

@@ -32,7 +32,7 @@ def work_for(tmp_path: Path, name: str, rejects: list[Reject]) -> FileWork:
         profile="metro",
         status="partial",
     )
-    write_rejects(work.staging("rejects.map.jsonl"), rejects)
+    write_rejects(work, "map", rejects)
     return work
 
 

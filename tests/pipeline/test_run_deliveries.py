@@ -46,6 +46,7 @@ PLAIN_KEYS = {
     "created_ids",
     "rejects",
     "rejects_total",
+    "rejects_more",
     "records",
 }
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from courtfeed.rejects import Reject
 from courtfeed.target import ledger
+from courtfeed.target.reject_store import upload_rejects
 from courtfeed.target.schema import uploads
 
 MTIME = datetime(2025, 3, 1, 6, 0, 5, tzinfo=UTC)
@@ -58,26 +59,42 @@ def test_start_and_finish_write_one_complete_row(engine):
     assert row["mtime"] == MTIME and row["forced"] is False
     assert row["started_at"] <= row["finished_at"]
     with engine.connect() as conn:
-        assert ledger.upload_rejects(conn, "u1") == [
+        assert upload_rejects(conn, "u1") == [
             {"row": 3, "column": "DOB", "rule": "type:date", "message": "not a date in format %m/%d/%Y"}
         ]
 
 
-def test_rejects_are_capped_and_the_message_says_how_many_more(engine):
-    rejects = [
-        Reject(i + 2, "PHONE", "type:phone", "not a phone number")
-        for i in range(ledger.MAX_STORED_REJECTS + 5)
-    ]
-    rejects.append(Reject(None, None, "file", "file-level problem"))
+def test_the_kept_rejects_are_stored_in_order_and_the_rest_counted_per_rule(engine, monkeypatch):
+    from courtfeed.target import reject_store
+
+    monkeypatch.setattr(reject_store, "ROWS_PER_INSERT", 7)  # several inserts, one partly full
+    kept = [Reject(None, None, "file", "file-level problem")]
+    kept += [Reject(i + 2, "PHONE", "type:phone", "not a phone number") for i in range(20)]
     with engine.begin() as conn:
         _start(conn)
-        ledger.finish_upload(conn, "u1", status="rejected", message="too many rejects", rejects=rejects)
+        ledger.finish_upload(
+            conn,
+            "u1",
+            status="rejected",
+            message="too many rejects",
+            rows_rejected=2_500,
+            rejects=iter(kept),  # streamed: the ledger takes any iterable, once
+            rejects_more={"type:phone": 2_000, "required": 480},
+        )
     with engine.connect() as conn:
-        stored = ledger.upload_rejects(conn, "u1")
+        stored = upload_rejects(conn, "u1")
         [row] = ledger.recent_uploads(conn)
-    assert len(stored) == ledger.MAX_STORED_REJECTS
-    assert stored[0]["row"] == 2 and stored[-1]["row"] == ledger.MAX_STORED_REJECTS + 1
-    assert row["message"].startswith("too many rejects; 6 more rejects not stored")
+    assert [r["row"] for r in stored] == [None, *range(2, 22)]
+    assert row["rejects_more"] == {"type:phone": 2_000, "required": 480}
+    assert row["message"] == "too many rejects"
+
+
+def test_an_upload_without_overflow_has_no_rejects_more(engine):
+    _upload(engine)
+    with engine.connect() as conn:
+        [row] = ledger.recent_uploads(conn)
+        raw = conn.execute(select(uploads.c.rejects_more)).scalar_one()
+    assert row["rejects_more"] == {} and raw is None
 
 
 def test_finish_without_start_is_an_error(engine):
@@ -126,7 +143,7 @@ def test_record_failed_upload_after_rollback(engine):
     with engine.connect() as conn:
         [row] = ledger.recent_uploads(conn)
         assert (row["status"], row["message"]) == ("rejected", "over the reject threshold")
-        assert len(ledger.upload_rejects(conn, "u1")) == 1
+        assert len(upload_rejects(conn, "u1")) == 1
 
 
 def test_discard_failed_attempt_keeps_loaded_uploads(engine):
@@ -135,7 +152,7 @@ def test_discard_failed_attempt_keeps_loaded_uploads(engine):
     with engine.begin() as conn:
         assert ledger.discard_failed_attempt(conn, "failed-one") is True
         assert ledger.discard_failed_attempt(conn, "loaded-one") is False
-        assert ledger.upload_rejects(conn, "failed-one") == []
+        assert upload_rejects(conn, "failed-one") == []
         ledger.set_ack_path(conn, "loaded-one", "/acks/a.json")
     with engine.connect() as conn:
         assert [(r["id"], r["ack_path"]) for r in ledger.recent_uploads(conn)] == [

@@ -49,3 +49,68 @@ def test_entity_tables_have_key_and_upload_indexes(engine):
         indexed = [tuple(i["column_names"]) for i in inspector.get_indexes(table)]
         assert ("upload_id",) in indexed
     assert "full_name" not in {c["name"] for c in inspector.get_columns("client")}
+
+
+def _upgrade_to(engine, revision: str) -> None:
+    from alembic import command
+
+    from courtfeed.target.db import _alembic_config
+
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def test_upgrading_a_0003_ledger_keeps_every_row(target_url):
+    """A database created at 0003 (before uploads.rejects_more), with uploads and their rejects,
+    upgraded to head: every row is still there with every value, and the new column is empty."""
+    import sqlalchemy as sa
+
+    engine = engine_for(target_url)
+    _upgrade_to(engine, "0003")
+    columns = {c["name"] for c in inspect(engine).get_columns("uploads")}
+    assert "rejects_more" not in columns and "attempts" in columns
+    started = "2026-11-28 06:00:00+00:00"
+    with engine.begin() as conn:
+        for i in range(3):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO uploads (id, profile, agency, path, status, message, rows_read, rows_loaded,"
+                    " rows_excluded, rows_rejected, counts, forced, started_at, attempts) VALUES (:id, 'metro',"
+                    " 'metro-county', :path, :status, :message, 12000, 0, 1, 11000, '{}', false, :started, :attempts)"
+                ),
+                {
+                    "id": f"u{i}",
+                    "path": f"/in/h{i}.txt",
+                    "status": ("rejected", "partial", "failed")[i],
+                    "message": "1000 more rejects not stored (only the first 10000 are kept)",
+                    "started": started,
+                    "attempts": i or None,
+                },
+            )
+        conn.execute(
+            sa.text(
+                "INSERT INTO upload_rejects (upload_id, row, column_name, rule, message)"
+                " VALUES (:u, :row, :col, :rule, 'row has 1 fields, the header has 3')"
+            ),
+            [
+                {"u": f"u{i % 3}", "row": i + 2, "col": None if i % 2 else "A", "rule": "ragged_row"}
+                for i in range(300)
+            ],
+        )
+        before_uploads = conn.execute(sa.text("SELECT * FROM uploads ORDER BY id")).mappings().all()
+        before_rejects = conn.execute(sa.text("SELECT * FROM upload_rejects ORDER BY id")).mappings().all()
+
+    migrate(engine)
+
+    with engine.connect() as conn:
+        after_uploads = conn.execute(sa.text("SELECT * FROM uploads ORDER BY id")).mappings().all()
+        after_rejects = conn.execute(sa.text("SELECT * FROM upload_rejects ORDER BY id")).mappings().all()
+    assert [{k: v for k, v in row.items() if k != "rejects_more"} for row in after_uploads] == [
+        dict(row) for row in before_uploads
+    ]
+    assert [row["rejects_more"] for row in after_uploads] == [None, None, None]
+    assert [dict(row) for row in after_rejects] == [dict(row) for row in before_rejects]
+    assert len(after_rejects) == 300
+    engine.dispose()

@@ -14,6 +14,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from courtfeed.cli.output import print_result, print_status
 from courtfeed.status import Status
 
 # Sample records in preview --json (the design's contract: "the first mapped records, up to 20").
@@ -72,39 +73,6 @@ def cmd_check(args) -> int:
     return 0
 
 
-def _human(result: dict, show_records: int = 0) -> None:
-    print(
-        f"{result['file']}: {result['status']}" + (f" ({result['message']})" if result.get("message") else "")
-    )
-    print(
-        f"  rows read {result['rows_read']}, loaded {result['rows_loaded']}, "
-        f"excluded {result['rows_excluded']}, rejected {result['rows_rejected']}"
-    )
-    for entity, c in (result.get("counts") or {}).items():
-        print("  " + entity + ": " + ", ".join(f"{k} {v}" for k, v in c.items()))
-    rejects = result.get("rejects") or []
-    if rejects:
-        print(f"  rejects ({result.get('rejects_total', len(rejects))}):")
-        for r in rejects[:50]:
-            where = f"row {r['row']}" if r["row"] is not None else "file"
-            if r.get("member"):
-                where = f"{r['member']} {where}"
-            print(
-                f"    {where}"
-                + (f", {r['column']}" if r.get("column") else "")
-                + f": [{r['rule']}] {r['message']}"
-            )
-    uploads = result.get("uploads") or []
-    if len(uploads) > 1:
-        for u in uploads:
-            print(
-                f"  {u['member']}: {u['status']}, read {u['rows_read']}, loaded {u['rows_loaded']}, "
-                f"excluded {u['rows_excluded']}, rejected {u['rows_rejected']}"
-            )
-    for rec in (result.get("records") or [])[:show_records]:
-        print("  sample: " + json.dumps(rec, default=str, ensure_ascii=False))
-
-
 def _keep_records(result: dict, limit: int) -> dict:
     """The result with at most `limit` sample records (here and in each upload of a delivery):
     records carry names, birth dates and phones, and go to the screen only when asked for."""
@@ -160,7 +128,7 @@ def cmd_preview(args) -> int:
     # design's contract says; 5 on screen), --show-records N to choose
     shown = args.show_records if args.show_records is not None else (SAMPLE_JSON if args.json else 5)
     _keep_records(result, shown)
-    _print_json(result) if args.json else _human(result, shown)
+    _print_json(result) if args.json else print_result(result, shown)
     return 0 if result["status"] == "ok" else 2
 
 
@@ -183,7 +151,7 @@ def cmd_ingest(args) -> int:
     # counts and status only: records (PII) only with an explicit --show-records N
     shown = args.show_records or 0
     _keep_records(result, shown)
-    _print_json(result) if args.json else _human(result, shown)
+    _print_json(result) if args.json else print_result(result, shown)
     return 0 if result["status"] in (Status.LOADED, Status.PARTIAL, Status.DUPLICATE) else 2
 
 
@@ -230,23 +198,7 @@ def cmd_status(args) -> int:
     migrate(engine)
     with engine.connect() as conn:
         rows = ledger.recent_uploads(conn, args.profile, limit=args.limit)
-    if args.json:
-        _print_json(rows)
-        return 0
-    if not rows:
-        print("no uploads yet")
-        return 0
-    print(
-        f"{'finished (UTC)':20} {'profile':18} {'status':9} {'read':>7} {'loaded':>7} {'rejected':>8}  file"
-    )
-    for r in rows:
-        finished = str(r.get("finished_at") or "")[:19]
-        # A parked failure shows the attempts made, e.g. "failed×4".
-        status = r["status"] + (f"×{r['attempts']}" if r.get("attempts") else "")
-        print(
-            f"{finished:20} {str(r.get('profile') or '-'):18} {status:9} {r['rows_read'] or 0:>7} "
-            f"{r['rows_loaded'] or 0:>7} {r['rows_rejected'] or 0:>8}  {Path(r['path']).name}"
-        )
+    _print_json(rows) if args.json else print_status(rows)
     return 0
 
 

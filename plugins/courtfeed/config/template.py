@@ -16,6 +16,8 @@ FieldType = Literal[
     "text", "integer", "decimal", "money", "date", "time", "datetime", "phone", "email", "enum", "boolean"
 ]
 NAME_PATTERN = r"^[a-z0-9_]+$"
+# Rejects an upload keeps in full by default: the first ones in the file; the rest are counted per rule.
+REJECTS_KEPT = 10_000
 
 
 class Strict(BaseModel):
@@ -167,6 +169,8 @@ class Template(Strict):
     expectation_suites: list[str] = []  # names of JSON suites under include/expectations/
     min_rows: int = Field(0, ge=0)
     reject_threshold: float = Field(0.05, ge=0, le=1)
+    # Rejects stored in full per upload (ledger, acknowledgement, --json); the rest are counted per rule.
+    rejects_kept: int = Field(REJECTS_KEPT, ge=0, le=1_000_000)
 
     @field_validator("fields")
     @classmethod

@@ -1,5 +1,8 @@
 """The acknowledgement: the per-file result an agency gets back (JSON, plus a CSV of rejects).
 
+Both list the upload's first rejects in full (the template's ``rejects_kept``) and count the
+rest per rule: ``rejects_more`` in the JSON, "and 2,990,000 more ragged_row" as the CSV's last line.
+
 A clerk opens the CSV in a spreadsheet, so no cell may start a formula (column names come from
 the agency's own file and can be anything). File names come from the agency too: the
 acknowledgement's name is bounded so that any legal file name gives legal acknowledgement names.
@@ -10,17 +13,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from itertools import islice
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
 
-from courtfeed.pipeline.reject_log import read_rejects
+from courtfeed.pipeline.reject_log import StoredRejects, read_rejects
 from courtfeed.pipeline.work import FileWork
-from courtfeed.rejects import Reject
+from courtfeed.rejects import describe_more
 from courtfeed.status import LOADED
 
-REJECTS_IN_JSON = 1_000  # the CSV has them all
 IDS_PER_WRITE = 10_000
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -47,7 +49,7 @@ def ack_stem(work: FileWork) -> str:
     return f"{name}.{work.upload_id[:8]}"
 
 
-def acknowledgement(work: FileWork, rejects: Sequence[Reject] | None = None) -> dict:
+def acknowledgement(work: FileWork, rejects: StoredRejects | None = None) -> dict:
     if rejects is None:
         rejects = read_rejects(work)
     return {
@@ -67,8 +69,9 @@ def acknowledgement(work: FileWork, rejects: Sequence[Reject] | None = None) -> 
         "rows_rejected": work.rows_rejected,
         "counts": work.counts,
         "created_ids": work.created_ids,
-        "rejects": [r.as_dict() for r in rejects[:REJECTS_IN_JSON]],
-        "rejects_total": len(rejects),
+        "rejects": [r.as_dict() for r in rejects.kept],
+        "rejects_total": rejects.total,
+        "rejects_more": rejects.more,
     }
 
 
@@ -114,8 +117,10 @@ def write_acknowledgement(
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["row", "column", "rule", "message"])
-        for r in rejects:
+        for r in rejects.kept:
             cells = [r.row if r.row is not None else "", r.column or "", r.rule, r.message]
             writer.writerow([spreadsheet_safe(c) for c in cells])
+        if rejects.more:
+            writer.writerow(["", "", "", describe_more(rejects.more)])
     work.ack_path = str(json_path)
     return json_path, csv_path

@@ -87,9 +87,7 @@ def unpack_delivery(
             gpg_passphrase=pgp_passphrase,
         )
     except UnpackRejected as exc:
-        write_rejects(
-            work.staging("rejects.read.jsonl"), [Reject(None, None, exc.rule, str(exc))], append=False
-        )
+        write_rejects(work, "read", [Reject(None, None, exc.rule, str(exc))])
         return [work.end(Status.REJECTED, str(exc))]
     works = []
     for payload in payloads:

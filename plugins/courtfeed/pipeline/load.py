@@ -54,6 +54,7 @@ def _ledger_fields(work: FileWork) -> dict:
 
 def record_ended(engine: Engine, work: FileWork, attempts: int | None = None) -> FileWork:
     """Write the ledger row of a file that ended rejected, failed or duplicate (own transaction)."""
+    rejects = read_rejects(work)
     ledger.record_failed_upload(
         engine,
         **_ledger_fields(work),
@@ -65,7 +66,8 @@ def record_ended(engine: Engine, work: FileWork, attempts: int | None = None) ->
         rows_excluded=work.rows_excluded,
         rows_rejected=work.rows_rejected,
         counts={},
-        rejects=read_rejects(work),
+        rejects=rejects.kept,
+        rejects_more=rejects.more,
     )
     work.counts = {}
     return work
@@ -113,6 +115,7 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 scope = "all" if template.method == "replace_all" else "template"
                 for entity in template.entities:
                     counts[entity]["deleted"] = loader.replace(entity, scope)
+            rejects = read_rejects(work)
             status = Status.PARTIAL if work.rows_rejected else Status.LOADED
             message = work.message or (
                 f"{work.rows_rejected} rows rejected" if work.rows_rejected else "all rows loaded"
@@ -127,7 +130,8 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
                 rows_excluded=work.rows_excluded,
                 rows_rejected=work.rows_rejected,
                 counts=counts,
-                rejects=read_rejects(work),
+                rejects=rejects.kept,
+                rejects_more=rejects.more,
             )
     except _AlreadyLoaded as exc:
         work.end(Status.DUPLICATE, f"same content as upload {exc.args[0]}, already loaded; not loaded again")

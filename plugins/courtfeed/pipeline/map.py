@@ -5,19 +5,22 @@ Rows stay in Arrow from rows.parquet to records.<entity>.parquet (courtfeed.mapp
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.mapping.records import Mapper
 from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.reject_log import count_rejected_rows, rejected_rows, write_rejects
+from courtfeed.pipeline.reject_log import RejectWriter, count_rejected_rows, rejected_row_numbers
 from courtfeed.pipeline.work import FileWork
 from courtfeed.readers.header import match_columns
 from courtfeed.rows import ROW_COLUMN
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def records_file(work: FileWork, entity: str) -> Path:
@@ -27,21 +30,28 @@ def records_file(work: FileWork, entity: str) -> Path:
 def map_stage(work: FileWork, template: Template) -> FileWork:
     if work.ended:
         return work
-    rejects_path = work.staging("rejects.map.jsonl")
-    rejects_path.write_text("")
-    already_rejected = rejected_rows(work, ("validate",))
+    with RejectWriter(work, "map", template.rejects_kept) as rejects:
+        work.rows_mapped, records = _map_rows(work, template, rejects)
+    work.rows_rejected = count_rejected_rows(work)
+    work.counts = {e: {"records": n} for e, n in records.items()}
+    return work
+
+
+def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tuple[int, dict[str, int]]:
+    """Map every staged row validate did not reject: (rows mapped, records staged per entity)."""
     mapper = Mapper(template, match_columns(template, work.columns).resolved, work.timezone)
-    writers = {e: RecordWriter(records_file(work, e), e) for e in template.entities}
     for e in template.entities:
         records_file(work, e).unlink(missing_ok=True)
+    writers = {e: RecordWriter(records_file(work, e), e) for e in template.entities}
     mapped = done = 0
     progress.rows("map", 0, work.rows_read - work.rows_excluded)
-    skip = pa.array(sorted(already_rejected), pa.int64())
+    # ascending and distinct: a binary search per batch, 8 bytes a rejected row
+    skip = rejected_row_numbers(work, ("validate",))
     for rows in iter_row_batches(Path(work.workdir) / ROWS_FILE):
-        if len(skip):
-            rows = rows.filter(pc.invert(pc.is_in(rows.column(ROW_COLUMN), value_set=skip)))
+        if skip.size:
+            rows = rows.filter(pa.array(~_among(rows.column(ROW_COLUMN).to_numpy(), skip)))
         batch = mapper.map(rows)
-        write_rejects(rejects_path, batch.rejects)
+        rejects.add(batch.rejects)
         for entity, records in batch.records.items():
             writers[entity].write_table(records)
         mapped += batch.rows_mapped
@@ -49,10 +59,15 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
         progress.rows("map", done, work.rows_read - work.rows_excluded)
     for w in writers.values():
         w.close()
-    work.rows_mapped = mapped
-    work.rows_rejected = count_rejected_rows(work)
-    work.counts = {e: {"records": w.count} for e, w in writers.items()}
-    return work
+    return mapped, {e: w.count for e, w in writers.items()}
+
+
+def _among(rows: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """For each row number, whether it is in ``sorted_values`` (ascending)."""
+    import numpy as np
+
+    at = np.searchsorted(sorted_values, rows)
+    return sorted_values[np.minimum(at, sorted_values.size - 1)] == rows
 
 
 def over_threshold(work: FileWork, template: Template) -> str | None:

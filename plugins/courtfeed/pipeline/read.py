@@ -11,7 +11,7 @@ import pyarrow as pa
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import RowWriter
-from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.reject_log import RejectWriter
 from courtfeed.pipeline.work import FileWork
 from courtfeed.readers import open_file
 from courtfeed.readers.exclusions import excluded_rows
@@ -30,9 +30,11 @@ ROWS_FILE = "rows.parquet"
 def read_stage(work: FileWork, template: Template, today: date | None = None) -> FileWork:
     if work.ended:
         return work
-    today = today or datetime.now(ZoneInfo(work.timezone)).date()
-    rejects_path = work.staging("rejects.read.jsonl")
-    rejects_path.write_text("")
+    with RejectWriter(work, "read", template.rejects_kept) as rejects:
+        return _read(work, template, today or datetime.now(ZoneInfo(work.timezone)).date(), rejects)
+
+
+def _read(work: FileWork, template: Template, today: date, rejects: RejectWriter) -> FileWork:
     try:
         reader = open_file(work.local_path, template.format)
         work.encoding, work.delimiter, work.columns = reader.encoding, reader.delimiter, list(reader.columns)
@@ -50,7 +52,7 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
         for batch in reader.batches:
             table = batch.table
             read += table.num_rows + len(batch.rejects)
-            write_rejects(rejects_path, batch.rejects)
+            rejects.add(batch.rejects)
             if template.exclude and table.num_rows:
                 mask = excluded_rows(table, template.exclude, match.resolved, work.timezone, today)
                 excluded += int(mask.sum())
@@ -61,16 +63,16 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
     except FileRejected as exc:
         if exc.rule == "missing_header":
             work.columns = []  # the "header" is a row of data: it must not travel on in XCom
-        write_rejects(rejects_path, [Reject(None, None, exc.rule, str(exc)), *exc.rejects])
+        rejects.add([Reject(None, None, exc.rule, str(exc)), *exc.rejects])
         return work.end(Status.REJECTED, str(exc))
     work.rows_read, work.rows_excluded = read, excluded
     if read == 0:
         msg = "the file has a header but no data rows" if work.columns else "the file has no rows"
-        write_rejects(rejects_path, [Reject(None, None, "no_rows", msg)])
+        rejects.add([Reject(None, None, "no_rows", msg)])
         return work.end(Status.REJECTED, msg)
     if read < template.min_rows:
         msg = f"the file has {read} data rows, the template expects at least {template.min_rows}"
-        write_rejects(rejects_path, [Reject(None, None, "min_rows", msg)])
+        rejects.add([Reject(None, None, "min_rows", msg)])
         return work.end(Status.REJECTED, msg)
     notes = []
     if match.missing:

@@ -1,7 +1,17 @@
-"""The rejects the stages write into a file's staging folder, and reading them back.
+"""The rejects the stages write into a file's staging folder, bounded, and reading them back.
 
-Each stage writes ``rejects.<stage>.jsonl``; the load stage puts them in the ledger and finalize
-in the acknowledgement.
+A file may have millions of rejects (a ragged export of 3,000,000 lines has 3,000,000), so no
+stage, and nothing after them, holds them all. Each stage streams its rejects through a
+``RejectWriter`` into three files:
+
+- ``rejects.<stage>.jsonl``: the first ``kept`` in reading order (file-level ones first, then by
+  row), in full: the contract's ``{row, column, rule, message}``;
+- ``rejects.<stage>.more.json``: the bound and, per rule, how many rejects were not kept;
+- ``rejects.<stage>.rows``: the row number of every row reject (8 bytes each, native int64), for
+  counting the distinct rows rejected and for the map stage to skip the rows validate rejected.
+
+``read_rejects`` gives the upload's first ``kept`` rejects over all stages and per-rule counts for
+the rest: what the ledger, the acknowledgement and the command line's JSON show.
 """
 
 from __future__ import annotations
@@ -9,22 +19,17 @@ from __future__ import annotations
 import heapq
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import overload
+from typing import TYPE_CHECKING
 
+from courtfeed.config.template import REJECTS_KEPT
 from courtfeed.pipeline.work import FileWork
 from courtfeed.rejects import Reject
 
-
-def write_rejects(path: Path, rejects: Iterable[Reject], append: bool = True) -> None:
-    with path.open("a" if append else "w", encoding="utf-8") as fh:
-        fh.writelines(
-            # the contract's {row, column, rule, message}; a literal dict is ~5x cheaper than asdict
-            json.dumps({"row": r.row, "column": r.column, "rule": r.rule, "message": r.message}) + "\n"
-            for r in rejects
-        )
-
+if TYPE_CHECKING:
+    import numpy as np
 
 REJECT_STAGES = ("read", "validate", "map")
 
@@ -33,81 +38,144 @@ def _reading_order(reject: Reject) -> tuple[bool, int]:
     return (reject.row is not None, reject.row or 0)
 
 
-class RejectLog(Sequence[Reject]):
-    """The rejects the stages wrote, in row order (file-level ones first), read from disk on demand.
-
-    A file may have millions of rejects (a ragged export): ``len()`` counts lines and
-    ``log[:n]`` keeps only the first n in order while streaming, so an acknowledgement's sample
-    and total cost no more memory than the sample. Anything else (iterating, other indexes)
-    reads and sorts the whole log, as a list would.
-    """
-
-    def __init__(self, paths: list[Path]):
-        self.paths = [p for p in paths if p.exists()]
-        self._length: int | None = None
-
-    def _stream(self) -> Iterator[Reject]:
-        for p in self.paths:
-            with p.open(encoding="utf-8") as fh:
-                for line in fh:
-                    if line.strip():
-                        yield Reject(**json.loads(line))
-
-    def _all(self) -> list[Reject]:
-        return sorted(self._stream(), key=_reading_order)
-
-    def __len__(self) -> int:
-        if self._length is None:
-            count = 0
-            for p in self.paths:
-                with p.open(encoding="utf-8") as fh:
-                    count += sum(1 for line in fh if line.strip())
-            self._length = count
-        return self._length
-
-    @overload
-    def __getitem__(self, index: int) -> Reject: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Reject]: ...
-
-    def __getitem__(self, index: int | slice) -> Reject | list[Reject]:
-        if isinstance(index, slice) and index.start in (None, 0) and index.step in (None, 1):
-            if index.stop is not None and index.stop >= 0:
-                # heapq.nsmallest is stable: the same n rejects sorted() would put first
-                return heapq.nsmallest(index.stop, self._stream(), key=_reading_order)
-        return self._all()[index]
-
-    def __iter__(self) -> Iterator[Reject]:
-        return iter(self._all())
+def _paths(folder: Path, stage: str) -> tuple[Path, Path, Path]:
+    return (
+        folder / f"rejects.{stage}.jsonl",
+        folder / f"rejects.{stage}.more.json",
+        folder / f"rejects.{stage}.rows",
+    )
 
 
-def read_rejects(work: FileWork) -> RejectLog:
-    """Every reject the stages wrote, in row order (file-level ones first)."""
-    return RejectLog([Path(work.workdir) / f"rejects.{stage}.jsonl" for stage in REJECT_STAGES])
+class RejectWriter:
+    """One stage's rejects, streamed: the first ``kept`` in reading order are held (a heap of at
+    most ``kept``) and written in full on close; the others only count, per rule; every row
+    number goes straight to the ``.rows`` file. Opening it empties the stage's earlier log (a
+    retried stage starts afresh)."""
+
+    def __init__(self, work: FileWork, stage: str, kept: int = REJECTS_KEPT):
+        self.kept = max(0, kept)
+        self.full_path, self.more_path, rows_path = _paths(Path(work.workdir), stage)
+        self.full_path.parent.mkdir(parents=True, exist_ok=True)
+        self.more_path.unlink(missing_ok=True)
+        self.full_path.write_text("")
+        self._rows = rows_path.open("wb")
+        # A max-heap on the reading order (negated keys); the sequence number keeps ties in the
+        # order they came and means the Reject itself is never compared.
+        self._heap: list[tuple[tuple[int, int, int], Reject]] = []
+        self._more: Counter[str] = Counter()
+        self._seen = 0
+
+    def add(self, rejects: Iterable[Reject]) -> None:
+        batch = list(rejects)
+        array("q", [r.row for r in batch if r.row is not None]).tofile(self._rows)
+        heap, more = self._heap, self._more
+        if len(heap) >= self.kept:
+            # Full (the common case of a long, bad file): only a reject that comes before the
+            # last one kept can take a place; the others are counted at C speed.
+            # (None: nothing is kept, or only file-level ones, which every later reject follows)
+            last_row = -heap[0][0][1] if heap and heap[0][0][0] == -1 else None
+            if last_row is None:
+                early, late = [], batch
+            else:
+                early = [r for r in batch if r.row is None or r.row < last_row]
+                late = [r for r in batch if r.row is not None and r.row >= last_row] if early else batch
+            more.update(r.rule for r in late)
+            batch = early
+        for reject in batch:
+            self._seen += 1
+            key = (-(reject.row is not None), -(reject.row or 0), -self._seen)
+            if len(heap) < self.kept:
+                heapq.heappush(heap, (key, reject))
+            elif heap and key > heap[0][0]:  # comes before the last one kept: it takes its place
+                more[heapq.heapreplace(heap, (key, reject))[1].rule] += 1
+            else:
+                more[reject.rule] += 1
+
+    def close(self) -> None:
+        if self._rows.closed:
+            return
+        self._rows.close()
+        kept = [reject for _, reject in sorted(self._heap, reverse=True)]
+        with self.full_path.open("w", encoding="utf-8") as fh:
+            fh.writelines(
+                # the contract's {row, column, rule, message}; a literal dict is ~5x cheaper than asdict
+                json.dumps({"row": r.row, "column": r.column, "rule": r.rule, "message": r.message}) + "\n"
+                for r in kept
+            )
+        self.more_path.write_text(json.dumps({"kept": self.kept, "more": dict(self._more)}))
+
+    def __enter__(self) -> RejectWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def rejected_rows(work: FileWork, stages: tuple[str, ...]) -> set[int]:
-    return {int(row) for row in _rows_of(work, stages)}
+def write_rejects(work: FileWork, stage: str, rejects: Iterable[Reject], kept: int = REJECTS_KEPT) -> None:
+    """Replace one stage's log with these rejects (e.g. fetch's one file-level reject)."""
+    with RejectWriter(work, stage, kept) as writer:
+        writer.add(rejects)
+
+
+class StoredRejects:
+    """An upload's rejects as the stages stored them: ``kept``, the first ``limit`` in reading
+    order (file-level ones first) over every stage; ``more``, per rule, how many others there
+    are; ``total``, all of them. Costs the kept rejects in memory, never the others."""
+
+    def __init__(self, folder: Path, stages: tuple[str, ...] = REJECT_STAGES):
+        self.kept: list[Reject] = []
+        self.more: dict[str, int] = {}
+        limits, logs, more = [], [], Counter[str]()
+        for stage in stages:
+            full, more_path, _ = _paths(folder, stage)
+            if not full.exists():
+                continue
+            logs.append(_read_log(full))
+            if more_path.exists():
+                saved = json.loads(more_path.read_text(encoding="utf-8"))
+                limits.append(int(saved["kept"]))
+                more.update(saved["more"])
+        limit = min(limits, default=REJECTS_KEPT)
+        merged = heapq.merge(*logs, key=_reading_order)  # stable: read, then validate, then map
+        for reject in merged:
+            if len(self.kept) < limit:
+                self.kept.append(reject)
+            else:
+                more[reject.rule] += 1
+        self.more = {rule: n for rule, n in sorted(more.items(), key=lambda kv: (-kv[1], kv[0])) if n}
+        self.total = len(self.kept) + sum(self.more.values())
+
+
+def _read_log(path: Path) -> Iterator[Reject]:
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield Reject(**json.loads(line))
+
+
+def read_rejects(work: FileWork) -> StoredRejects:
+    """The upload's first rejects in full and per-rule counts for the rest (see StoredRejects)."""
+    return StoredRejects(Path(work.workdir))
+
+
+def rejected_row_numbers(work: FileWork, stages: tuple[str, ...]) -> np.ndarray:
+    """The distinct rows the stages rejected, ascending (int64, 8 bytes a reject while sorting)."""
+    import numpy as np
+
+    paths = [_paths(Path(work.workdir), stage)[2] for stage in stages]
+    parts = [np.fromfile(path, dtype=np.int64) for path in paths if path.exists()]
+    rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    del parts
+    rows.sort()
+    if rows.size < 2:
+        return rows
+    # sorted, then keep the changes: np.unique on millions of ints costs ~60 bytes each here
+    keep = np.empty(rows.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(rows[1:], rows[:-1], out=keep[1:])
+    return rows[keep]
 
 
 def count_rejected_rows(work: FileWork, stages: tuple[str, ...] = REJECT_STAGES) -> int:
-    """How many distinct rows the stages rejected (8 bytes a reject, not a set of ints)."""
-    import numpy as np
-
-    rows = np.sort(np.frombuffer(_rows_of(work, stages), dtype=np.int64))
-    # sorted, then count the changes: np.unique on millions of ints costs ~60 bytes each here
-    return int(rows.size and 1 + np.count_nonzero(rows[1:] != rows[:-1]))
-
-
-def _rows_of(work: FileWork, stages: tuple[str, ...]) -> array:
-    rows = array("q")
-    for stage in stages:
-        p = Path(work.workdir) / f"rejects.{stage}.jsonl"
-        if p.exists():
-            with p.open(encoding="utf-8") as fh:
-                for line in fh:
-                    row = json.loads(line).get("row")
-                    if row is not None:
-                        rows.append(row)
-    return rows
+    """How many distinct rows the stages rejected."""
+    return int(rejected_row_numbers(work, stages).size)

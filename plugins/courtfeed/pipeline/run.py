@@ -11,12 +11,13 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from courtfeed.config.template import Template
+from courtfeed.config.template import REJECTS_KEPT, Template
 from courtfeed.pipeline.acknowledge import acknowledgement
 from courtfeed.pipeline.fetch import DEFAULT_MAX_UNPACKED_MB, mark_duplicates, unpack_delivery
 from courtfeed.pipeline.map import map_stage, over_threshold, records_file
@@ -118,9 +119,25 @@ def delivery_status(statuses: list[str]) -> str:
     return PREVIEW_OK if preview and status == Status.LOADED else status
 
 
-def combined_result(delivery: FileWork, results: list[dict]) -> dict:
+def combined_rejects(results: list[dict], kept: int) -> tuple[list[dict], dict[str, int]]:
+    """The payloads' rejects as one upload's: the first ``kept`` (payload by payload, each tagged
+    with its member) in full, and per rule how many more (the payloads' own and the ones cut)."""
+    rejects: list[dict] = []
+    more: Counter[str] = Counter()
+    for r in results:
+        more.update(r.get("rejects_more") or {})
+        for reject in r.get("rejects") or []:
+            if len(rejects) < kept:
+                rejects.append({**reject, "member": r["member"]})
+            else:
+                more[reject["rule"]] += 1
+    return rejects, dict(sorted(more.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def combined_result(delivery: FileWork, results: list[dict], kept: int = REJECTS_KEPT) -> dict:
     """One result for a delivery unpacked into payloads: the contract's keys as the aggregate
-    (the delivery's status by the rule finalize uses too, summed row counts and per-entity counts, every reject tagged with its member,
+    (the delivery's status by the rule finalize uses too, summed row counts and per-entity
+    counts, the first ``kept`` rejects tagged with their member and per-rule counts of the rest,
     sample records of the first payload) and ``uploads``, each payload's own result."""
     if len(results) == 1:
         # One payload (.gz, .pgp, a one-file zip): its own result is already the whole story.
@@ -140,7 +157,6 @@ def combined_result(delivery: FileWork, results: list[dict]) -> dict:
     statuses: dict[str, int] = {}
     counts: dict[str, dict[str, int]] = {}
     created: dict[str, list[str]] = {}
-    rejects: list[dict] = []
     for r in results:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
         for entity, c in (r.get("counts") or {}).items():
@@ -149,11 +165,10 @@ def combined_result(delivery: FileWork, results: list[dict]) -> dict:
                 totals[key] = totals.get(key, 0) + n
         for entity, ids in (r.get("created_ids") or {}).items():
             created.setdefault(entity, []).extend(ids)
-        rejects.extend({**reject, "member": r["member"]} for reject in r.get("rejects") or [])
     out["message"] = f"{len(results)} uploads: " + ", ".join(f"{n} {s}" for s, n in statuses.items())
     out["counts"] = counts
     out["created_ids"] = created
-    out["rejects"] = rejects
+    out["rejects"], out["rejects_more"] = combined_rejects(results, kept)
     out["records"] = results[0].get("records") or []
     out["uploads"] = results
     return out
@@ -199,7 +214,7 @@ def preview(
         if is_plain(works):
             return _preview_result(works[0], template)
         results = [{**_preview_result(work, template), "member": work.member} for work in works]
-        return combined_result(delivery, results)
+        return combined_result(delivery, results, template.rejects_kept)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -255,7 +270,7 @@ def ingest(
         if is_plain(works):
             results[0].pop("member")
             return results[0]
-        return combined_result(delivery, results)
+        return combined_result(delivery, results, template.rejects_kept)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         engine.dispose()

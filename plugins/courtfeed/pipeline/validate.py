@@ -21,7 +21,7 @@ from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import open_staged
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.reject_log import write_rejects
+from courtfeed.pipeline.reject_log import RejectWriter
 from courtfeed.pipeline.work import FileWork
 from courtfeed.readers.header import match_columns
 from courtfeed.rejects import Reject
@@ -83,8 +83,13 @@ def _describe(reject: Reject) -> str:
 def validate_stage(work: FileWork, template: Template, include_dir: Path | None = None) -> FileWork:
     if work.ended:
         return work
-    rejects_path = work.staging("rejects.validate.jsonl")
-    rejects_path.write_text("")
+    with RejectWriter(work, "validate", template.rejects_kept) as rejects:
+        return _validate(work, template, include_dir, rejects)
+
+
+def _validate(
+    work: FileWork, template: Template, include_dir: Path | None, rejects: RejectWriter
+) -> FileWork:
     match = match_columns(template, work.columns)
     suite = build_suite(template, match.resolved, include_dir)
     if not suite.get("expectations"):
@@ -97,10 +102,11 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
     if validator.has_whole_file_rules:
         frame, rows = read_columns(staged, validator.needed_columns(work.columns, "whole"))
     parts = read_parts(staged, validator.needed_columns(work.columns, "local"))
-    result = validator.validate_in_parts(frame, rows, parts, all_columns=work.columns)
+    # row rejects go to the log part by part; the result keeps the file-level ones
+    result = validator.validate_in_parts(frame, rows, parts, all_columns=work.columns, sink=rejects.add)
     del frame, rows
     progress.rows("validate", total, total)
-    write_rejects(rejects_path, result.rejects)
+    rejects.add(result.rejects)
     work.checks = assertion_results(suite, result)
     notes = []
     file_warnings = [w for w in result.warnings if w.row is None]
@@ -108,7 +114,7 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
         named = "; ".join(_describe(w) for w in file_warnings[:WARNINGS_NAMED])
         more = len(file_warnings) - WARNINGS_NAMED
         notes.append(f"expectation warning: {named}" + (f" (and {more} more)" if more > 0 else ""))
-    row_warnings = len(result.warnings) - len(file_warnings)
+    row_warnings = result.row_warnings
     if row_warnings:
         notes.append(f"{row_warnings} expectation warnings on rows")
     failed = result.file_rejects

@@ -1,7 +1,9 @@
 """The upload ledger: one row per file processed, its rejects, and what the sensor saw of each file.
 
 Plain functions on a Connection so the pipeline can write the ledger in the same transaction as
-the records it loads. Messages and rejects name rows, columns and rules, never row values.
+the records it loads. Messages and rejects name rows, columns and rules, never row values. An
+upload's first rejects are stored in full (target.reject_store), the rest counted per rule in
+``uploads.rejects_more``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, sele
 
 from courtfeed.rejects import Reject
 from courtfeed.status import LOADED, SETTLED, Status
+from courtfeed.target.reject_store import discard_rejects, store_rejects
 from courtfeed.target.schema import file_observations, uploads, utc_now
-from courtfeed.target.schema import upload_rejects as rejects_table
 
 # An upload in one of these states has been dealt with: the sensor does not offer the file again.
 # "failed" is an upload whose retries are spent: parked until someone reprocesses it (force_files,
@@ -26,7 +28,6 @@ SETTLED_STATUSES = tuple(sorted(SETTLED))
 LOADED_STATUSES = tuple(sorted(LOADED))
 # Set while the loading transaction is open; never visible to other connections.
 IN_PROGRESS_STATUS = Status.LOADING
-MAX_STORED_REJECTS = 10_000
 # Rows per IN (...) lookup: far under every backend's bound-parameter limit.
 LOOKUP_CHUNK = 1_000
 
@@ -53,8 +54,9 @@ def _profile_is(profile: str | None):
 
 def _as_dict(row) -> dict:
     record = dict(row._mapping)
-    if "counts" in record:
-        record["counts"] = json.loads(record["counts"]) if record["counts"] else {}
+    for key in ("counts", "rejects_more"):
+        if key in record:
+            record[key] = json.loads(record[key]) if record[key] else {}
     return record
 
 
@@ -116,28 +118,12 @@ def finish_upload(
     rows_rejected: int = 0,
     counts: dict | None = None,
     rejects: Iterable[Reject] = (),
+    rejects_more: dict[str, int] | None = None,
     ack_path: str | None = None,
 ) -> None:
-    """Record the outcome and the rejects (at most MAX_STORED_REJECTS; the message says how many more)."""
-    rejects = list(rejects)
-    stored = rejects[:MAX_STORED_REJECTS]
-    if len(rejects) > len(stored):
-        note = f"{len(rejects) - len(stored)} more rejects not stored (only the first {MAX_STORED_REJECTS} are kept)"
-        message = f"{message}; {note}" if message else note
-    if stored:
-        conn.execute(
-            insert(rejects_table),
-            [
-                {
-                    "upload_id": upload_id,
-                    "row": r.row,
-                    "column_name": r.column,
-                    "rule": r.rule,
-                    "message": r.message,
-                }
-                for r in stored
-            ],
-        )
+    """Record the outcome, the rejects kept in full (the caller bounds them: the template's
+    ``rejects_kept``) and, per rule, how many more there were (``rejects_more``)."""
+    store_rejects(conn, upload_id, rejects)
     result = conn.execute(
         update(uploads)
         .where(uploads.c.id == upload_id)
@@ -149,6 +135,7 @@ def finish_upload(
             rows_excluded=rows_excluded,
             rows_rejected=rows_rejected,
             counts=json.dumps(counts or {}, sort_keys=True),
+            rejects_more=json.dumps(rejects_more, sort_keys=True) if rejects_more else None,
             ack_path=ack_path,
             finished_at=utc_now(),
         )
@@ -179,6 +166,7 @@ def record_failed_upload(
     rows_rejected: int = 0,
     counts: dict | None = None,
     rejects: Iterable[Reject] = (),
+    rejects_more: dict[str, int] | None = None,
     ack_path: str | None = None,
     member: str | None = None,
     attempts: int | None = None,
@@ -219,6 +207,7 @@ def record_failed_upload(
             rows_rejected=rows_rejected,
             counts=counts,
             rejects=rejects,
+            rejects_more=rejects_more,
             ack_path=ack_path,
         )
         if attempts is not None:
@@ -235,7 +224,7 @@ def discard_failed_attempt(conn: Connection, upload_id: str) -> bool:
         delete(uploads).where(uploads.c.id == upload_id, uploads.c.status.not_in(LOADED_STATUSES))
     ).rowcount
     if removed:
-        conn.execute(delete(rejects_table).where(rejects_table.c.upload_id == upload_id))
+        discard_rejects(conn, upload_id)
     return bool(removed)
 
 
@@ -385,18 +374,3 @@ def recent_uploads(conn: Connection, profile: str | None = None, limit: int = 20
     if profile is not None:
         statement = statement.where(uploads.c.profile == profile)
     return [_as_dict(row) for row in conn.execute(statement)]
-
-
-def upload_rejects(conn: Connection, upload_id: str) -> list[dict]:
-    """An upload's stored rejects in file order: {row, column, rule, message}."""
-    rows = conn.execute(
-        select(
-            rejects_table.c.row, rejects_table.c.column_name, rejects_table.c.rule, rejects_table.c.message
-        )
-        .where(rejects_table.c.upload_id == upload_id)
-        .order_by(rejects_table.c.id)
-    )
-    return [
-        {"row": row, "column": column, "rule": rule, "message": message}
-        for row, column, rule, message in rows
-    ]

@@ -149,6 +149,7 @@ uploads = Table(
     Column("finished_at", UtcDateTime),
     Column("ack_path", Text),
     Column("attempts", Integer),  # a failed upload: the attempts made before it was parked
+    Column("rejects_more", Text),  # JSON: {rule: count} of the rejects not stored in full
     Index(None, "profile", "path"),
     Index(None, "profile", "sha256"),
     Index(None, "status"),

@@ -31,14 +31,10 @@ def assertion_results(suite: dict, result: ValidationResult) -> list[dict]:
     counts the rows it named (0 for a rule about the whole file). Two expectations with the same
     rule on the same column share their outcome: a reject does not say which of them it came from.
     """
-    failed: Counter[tuple[str, str | None]] = Counter()
-    file_level: set[tuple[str, str | None]] = set()
-    for problem in (*result.rejects, *result.warnings):
-        key = (problem.rule, problem.column)
-        if problem.row is None:
-            file_level.add(key)
-        else:
-            failed[key] += 1
+    # the rows are counted as the validator met them: the result may no longer hold them (the
+    # validate stage streams row rejects to disk)
+    failed: Counter[tuple[str, str | None]] = result.row_problems
+    file_level = {(p.rule, p.column) for p in (*result.rejects, *result.warnings) if p.row is None}
     outcomes = []
     for item in suite.get("expectations", []):
         key = (str(item["type"]), column_label(item))

@@ -44,7 +44,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +103,17 @@ ROW_LOCAL = frozenset(
 class ValidationResult:
     rejects: list[Reject] = field(default_factory=list)  # critical: these rows are not loaded
     warnings: list[Reject] = field(default_factory=list)  # warning/info: reported, rows still loaded
+    row_warnings: int = 0  # how many of the warnings are about one row
+    # per (rule, column), the rows rejects and warnings named: kept when a sink takes the rows
+    row_problems: Counter[tuple[str, str | None]] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        # a result built from lists of problems counts them (the validator counts as it goes)
+        if not self.row_problems:
+            problems = (*self.rejects, *self.warnings)
+            self.row_problems = Counter((p.rule, p.column) for p in problems if p.row is not None)
+        if not self.row_warnings:
+            self.row_warnings = sum(1 for w in self.warnings if w.row is not None)
 
     @property
     def rejected_rows(self) -> set[int]:
@@ -232,10 +244,15 @@ class Validator:
         whole_rows: RowNumbers | None,
         parts: Iterable[tuple[pd.DataFrame, RowNumbers]],
         all_columns: Sequence[str] | None = None,
+        sink: Callable[[list[Reject]], None] | None = None,
     ) -> ValidationResult:
         """One file: ``whole`` (every row; at least the whole-file rules' columns, or None when
         there are none) and the same rows again as ``parts``, each with its spreadsheet row
-        numbers, for the row-local rules. The result is the same as validate() over the file."""
+        numbers, for the row-local rules. The result is the same as validate() over the file.
+
+        With ``sink``, the rejects of rows are handed to it run by run (a file may have millions)
+        and the result keeps only the file-level rejects and warnings, and the count of row
+        warnings."""
         outcome = ValidationResult()
         if whole is not None and whole_rows is not None and len(whole_rows) != len(whole):
             raise ValueError(f"{len(whole_rows)} row numbers for a batch of {len(whole)} rows")
@@ -249,21 +266,23 @@ class Validator:
             else:
                 raise ValueError("the rules about the file's columns need all_columns or the whole frame")
             empty = pd.DataFrame({name: pd.Series([], dtype="str") for name in names}, columns=names)
-            self._run(self._shape, empty, [], outcome)
+            self._run(self._shape, empty, [], outcome, sink)
         if self._whole is not None:
             if whole is None or whole_rows is None:
                 raise ValueError("whole-file rules need the whole frame")
-            self._run(self._whole, self._prepared(whole, "whole"), whole_rows, outcome)
+            self._run(self._whole, self._prepared(whole, "whole"), whole_rows, outcome, sink)
         if self._local is not None:
             local = ValidationResult()
             for frame, rows in parts:
                 if len(rows) != len(frame):
                     raise ValueError(f"{len(rows)} row numbers for a batch of {len(frame)} rows")
-                self._run(self._local, self._prepared(frame, "local"), rows, local)
+                self._run(self._local, self._prepared(frame, "local"), rows, local, sink)
             # A problem of the file (a column the rule reads is missing) is found in every part:
             # it is reported once.
             outcome.rejects.extend(_once(local.rejects))
             outcome.warnings.extend(_once(local.warnings))
+            outcome.row_warnings += local.row_warnings
+            outcome.row_problems.update(local.row_problems)
         # GX returns results in no useful order; the agency reads rejects row by row
         for problems in (outcome.rejects, outcome.warnings):
             problems.sort(key=_reading_order)
@@ -276,17 +295,32 @@ class Validator:
 
     @staticmethod
     def _run(
-        definition: Any, prepared: pd.DataFrame, row_numbers: RowNumbers, outcome: ValidationResult
+        definition: Any,
+        prepared: pd.DataFrame,
+        row_numbers: RowNumbers,
+        outcome: ValidationResult,
+        sink: Callable[[list[Reject]], None] | None = None,
     ) -> None:
         run = definition.run(batch_parameters={"dataframe": prepared}, result_format=RESULT_FORMAT)
         present = {str(c) for c in prepared.columns}
+        row_rejects: list[Reject] = []
         for result in run.results:
             if result.success:
                 continue
             config = result.expectation_config
             severity = getattr(config.severity, "value", config.severity) or "critical"
-            target = outcome.rejects if severity == "critical" else outcome.warnings
-            target.extend(_rejects_for(config, result, row_numbers, present))
+            problems = _rejects_for(config, result, row_numbers, present)
+            outcome.row_problems.update((p.rule, p.column) for p in problems if p.row is not None)
+            if severity != "critical":
+                outcome.row_warnings += sum(1 for p in problems if p.row is not None)
+                outcome.warnings.extend(p for p in problems if sink is None or p.row is None)
+            elif sink is None:
+                outcome.rejects.extend(problems)
+            else:
+                outcome.rejects.extend(p for p in problems if p.row is None)
+                row_rejects.extend(p for p in problems if p.row is not None)
+        if row_rejects and sink is not None:
+            sink(sorted(row_rejects, key=_reading_order))
 
 
 def _once(problems: list[Reject]) -> list[Reject]:

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from courtfeed.config.files import load_profiles
-from courtfeed.target import ledger
+from courtfeed.rejects import describe_more
+from courtfeed.target.reject_store import upload_rejects
 from courtfeed.target.schema import UPLOAD_STATUSES
 from courtfeed.web import URL_PREFIX, queries
 from courtfeed.web.access import EVERYTHING, Visibility, visibility_for
@@ -54,6 +55,7 @@ class Dashboard:
         self.templates = Jinja2Templates(directory=HERE / "templates")
         self.templates.env.filters["when"] = _when
         self.templates.env.filters["number"] = lambda n: f"{n or 0:,}"
+        self.templates.env.filters["more_rejects"] = describe_more
 
     @property
     def target_url(self) -> str:
@@ -148,7 +150,7 @@ class Dashboard:
             upload = queries.get_upload(conn, upload_id) if queries.ledger_exists(conn) else None
             if upload is None or not visible.allows(upload["profile"]):
                 raise HTTPException(status_code=404, detail="no upload with that id in the ledger")
-            rejects = ledger.upload_rejects(conn, upload_id)
+            rejects = upload_rejects(conn, upload_id)
         return {"upload": upload, "rejects": rejects}
 
     def search(self, text: str, status: str, profile: str, visible: Visibility = EVERYTHING) -> dict:

@@ -51,8 +51,9 @@ def _when():
 
 def _row(row) -> dict:
     record = dict(row._mapping)
-    if "counts" in record:
-        record["counts"] = json.loads(record["counts"]) if record["counts"] else {}
+    for key in ("counts", "rejects_more"):
+        if key in record:
+            record[key] = json.loads(record[key]) if record[key] else {}
     record["file_name"] = file_name(record.get("path"))
     return record
 
