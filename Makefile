@@ -64,7 +64,7 @@ $(DLT_STAMP): bench/dlt-requirements.txt $(STAMP)
 	$(BIN)/uv pip sync --python $(DLT_VENV)/bin/python --quiet --compile-bytecode bench/dlt-requirements.txt
 	@touch $@
 
-## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), the schema floor and dlt; peak RSS at 500k and 5M rows; each figure beside its goal
+## bench: 1M rows from SFTP to PostgreSQL through the stage functions beside the raw floor (sftp get + psql \copy), the schema floor and dlt; peak RSS at 500k and 5M rows; courtfeed ingest of 3M ragged lines; each figure beside its goal
 bench: bytecode system-deps $(DLT_STAMP)
 	$(BIN)/python -m bench.run
 

@@ -9,6 +9,8 @@
 - medians of BENCH_RUNS runs of each, run by run side by side; peak RSS at each of BENCH_RSS_ROWS;
 - the small-file task time and the parse time at 1,000 profiles (bench.small_file and
   bench.parse_time, when present);
+- `courtfeed ingest` of 3,000,000 ragged lines into SQLite and PostgreSQL: time and peak RSS
+  (bench.ragged_ingest);
 - the goals beside every figure that has one, with the ratios of this run (bench/goals.py).
 Figures go to bench/out/results.json; the burst bench is `make bench-burst` (bench/burst.py).
 
@@ -28,6 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import ragged_ingest
 from bench.generate import generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -302,6 +305,7 @@ def print_summary(results: dict) -> None:
         print(f"peak RSS at {int(size):,} rows: {run['peak_rss_mib']} MiB ({run['seconds']} s)")
     if "peak_ratio_largest_to_smallest" in r:
         print(f"peak RSS ratio largest/smallest: {r['peak_ratio_largest_to_smallest']}x")
+    print(ragged_ingest.summary(results["ragged_ingest"]))
     print(f"small file: {results['small_file']}")
     print(f"parse time: {results['parse_time']}")
     print()
@@ -330,6 +334,8 @@ def main() -> None:
         (OUT / "results.json").write_text(json.dumps(results, indent=2))
         print(f"peak RSS at {', '.join(f'{r:,}' for r in rss_sizes)} rows ...", flush=True)
         results["rss"] = bench_rss(pg, sshd, rss_sizes)
+        (OUT / "results.json").write_text(json.dumps(results, indent=2))
+        results["ragged_ingest"] = ragged_ingest.measure_on(pg)
         (OUT / "results.json").write_text(json.dumps(results, indent=2))
     finally:
         sshd.stop()

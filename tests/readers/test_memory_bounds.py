@@ -8,17 +8,21 @@ parent's peak over exec into the child's ru_maxrss, so a large pytest process wo
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+from bench.generate import generate_ragged
 from courtfeed.readers import table
 from tests.readers.conftest import read_back
 
 REPO = Path(__file__).resolve().parents[2]
 PEAK_LIMIT_MIB = 400
+RAGGED_LINES = 3_000_000
+KEPT = 10_000  # the templates' default rejects_kept
 
 
 def peak_mib(script: str, *args: object) -> tuple[int, str]:
@@ -72,10 +76,7 @@ def test_batches_are_cut_by_bytes_as_well_as_rows(tmp_path: Path, monkeypatch):
 
 
 def test_a_3_million_line_ragged_file_stays_under_400_mib(tmp_path: Path):
-    path = tmp_path / "ragged.txt"
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write("A|B|C\n")
-        fh.writelines("x\n" for _ in range(3_000_000))  # 6 MB: every line is one field short
+    path = generate_ragged(tmp_path / "ragged.txt", RAGGED_LINES)  # 6 MB: every line is one field short
     workdir = tmp_path / "work"
 
     peak, out = peak_mib(
@@ -91,12 +92,14 @@ def test_a_3_million_line_ragged_file_stays_under_400_mib(tmp_path: Path):
         work = read_stage(local_work(Path(sys.argv[1]), template, Path(sys.argv[2]), agency="a"), template)
         ack = acknowledgement(work)
         print("READ", work.rows_read, ack["rejects_total"], len(ack["rejects"]), ack["rejects"][0]["row"])
+        print("MORE", ack["rejects_more"])
         """,
         path,
         workdir,
     )
 
-    assert "READ 3000000 3000000 1000 2" in out
+    assert "READ 3000000 3000000 10000 2" in out
+    assert "MORE {'ragged_row': 2990000}" in out
     assert peak < PEAK_LIMIT_MIB, f"peak {peak} MiB"
 
 
@@ -184,3 +187,45 @@ def test_read_and_row_rules_stay_flat_in_the_files_length(tmp_path: Path):
 
     assert "STAGES 200000 None" in out_small and "STAGES 1600000 None" in out_large
     assert large - small < 60, f"200,000 rows peaked at {small} MiB, 1,600,000 at {large} MiB"
+
+
+def test_ingest_of_3_million_ragged_lines_stays_under_400_mib_and_stores_the_first_10000(
+    tmp_path: Path, target_url: str
+):
+    """`courtfeed ingest --json` in its own process, into SQLite and PostgreSQL: before, the load
+    stage and the acknowledgement read every reject into a sorted list (1.4 GB)."""
+    import sqlalchemy as sa
+
+    path = generate_ragged(tmp_path / "ragged.txt", RAGGED_LINES)
+    template = tmp_path / "ragged.yaml"
+    template.write_text('name: ragged\nformat: {delimiter: "|"}\nfields:\n  client.reference: {column: A}\n')
+
+    peak, out = peak_mib(
+        """
+        from courtfeed.cli import main
+        code = main(["ingest", sys.argv[1], "--template", sys.argv[2], "--target", sys.argv[3], "--json"])
+        print("EXIT", code)
+        """,
+        path,
+        template,
+        target_url,
+    )
+
+    assert peak < PEAK_LIMIT_MIB, f"peak {peak} MiB"
+    result = json.loads(out[: out.index("\nEXIT ")])
+    assert "EXIT 2" in out and result["status"] == "rejected"  # far over the reject threshold
+    assert (result["rows_rejected"], result["rejects_total"]) == (RAGGED_LINES, RAGGED_LINES)
+    assert [r["row"] for r in result["rejects"]] == list(range(2, KEPT + 2))
+    assert result["rejects_more"] == {"ragged_row": RAGGED_LINES - KEPT}
+    engine = sa.create_engine(target_url)
+    with engine.connect() as conn:
+        upload = conn.execute(sa.text("SELECT id, rows_rejected, rejects_more FROM uploads")).one()
+        stored = conn.execute(
+            sa.text("SELECT row, rule FROM upload_rejects WHERE upload_id = :u ORDER BY id"), {"u": upload.id}
+        ).all()
+    engine.dispose()
+    assert upload.rows_rejected == RAGGED_LINES
+    assert [row for row, _ in stored] == list(range(2, KEPT + 2))
+    assert {rule for _, rule in stored} == {"ragged_row"}
+    assert json.loads(upload.rejects_more) == {"ragged_row": RAGGED_LINES - KEPT}
+    assert len(stored) + sum(json.loads(upload.rejects_more).values()) == upload.rows_rejected

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from courtfeed.web.app import create_app
-from tests.web.conftest import BAD_AMOUNT, BAD_CASE_NUMBER, BAD_ROW_LAST_NAME
+from tests.web.conftest import BAD_AMOUNT, BAD_CASE_NUMBER, BAD_ROW_LAST_NAME, PAYMENTS_REJECTS_KEPT
 
 
 class TableRows(HTMLParser):
@@ -147,10 +147,17 @@ def test_rejected_upload_page_shows_the_reason_and_that_nothing_was_loaded(clien
     detail = client.get(f"/api/uploads/{found[0]['id']}").json()
     assert detail["upload"]["message"] == result["message"]
     assert detail["upload"]["rows_loaded"] == 0
-    assert len(detail["rejects"]) == result["rows_rejected"] > 0
+    # the template keeps 2 in full; the others are counted per rule, and together they are all
+    assert [r["row"] for r in detail["rejects"]] == [r["row"] for r in result["rejects"]][
+        :PAYMENTS_REJECTS_KEPT
+    ]
+    assert detail["upload"]["rejects_more"] == result["rejects_more"] == {"type:decimal": 3}
+    assert len(detail["rejects"]) + sum(detail["upload"]["rejects_more"].values()) == result["rows_rejected"]
     html = client.get(f"/uploads/{found[0]['id']}").text
     assert "Nothing was written to the target." in html
     assert result["message"] in unescape(html)
+    assert "Rejected rows (2 stored)" in html
+    assert "and 3 more type:decimal, counted by rule but not stored one by one." in html
 
 
 def test_unknown_upload_is_a_404_page(client):

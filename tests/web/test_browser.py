@@ -126,3 +126,16 @@ def test_upload_page_in_chromium_lists_the_rejects(served_dashboard, demo_ledger
     for reject in result["rejects"]:
         assert f'<td class="num">{reject["row"]}</td><td>{reject["column"]}</td>' in dom
     screenshot(url, "upload.png", tmp_path, height=1400)
+
+
+def test_upload_page_in_chromium_counts_the_rejects_not_stored(served_dashboard, demo_ledger, tmp_path):
+    result = demo_ledger.results["county_payments_2026-12.csv"]
+    url = f"{served_dashboard}/uploads/{result['upload_id']}"
+    dom = dump_dom(url, tmp_path)
+    assert "Rejected rows (2 stored)" in dom
+    table = re.search(r'<table class="rejects" id="rejects">(.*?)</table>', dom, re.S)
+    assert table and table.group(1).count("<tr>") == 1 + 2  # the header and the two kept in full
+    more = re.search(r'<p class="more-rejects" id="rejects-more">([^<]*)</p>', dom)
+    assert more, "the page says how many rejects were counted but not stored"
+    assert more.group(1).strip() == "and 3 more type:decimal, counted by rule but not stored one by one."
+    screenshot(url, "upload-more-rejects.png", tmp_path, height=1000)

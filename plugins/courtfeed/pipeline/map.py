@@ -5,7 +5,6 @@ Rows stay in Arrow from rows.parquet to records.<entity>.parquet (courtfeed.mapp
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -14,13 +13,10 @@ from courtfeed.config.template import Template
 from courtfeed.mapping.records import Mapper
 from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches
 from courtfeed.pipeline.read import ROWS_FILE
-from courtfeed.pipeline.reject_log import RejectWriter, count_rejected_rows, rejected_row_numbers
+from courtfeed.pipeline.reject_log import RejectWriter, count_rejected_rows, in_sorted, rejected_row_numbers
 from courtfeed.pipeline.work import FileWork
 from courtfeed.readers.header import match_columns
 from courtfeed.rows import ROW_COLUMN
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 def records_file(work: FileWork, entity: str) -> Path:
@@ -49,7 +45,7 @@ def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tupl
     skip = rejected_row_numbers(work, ("validate",))
     for rows in iter_row_batches(Path(work.workdir) / ROWS_FILE):
         if skip.size:
-            rows = rows.filter(pa.array(~_among(rows.column(ROW_COLUMN).to_numpy(), skip)))
+            rows = rows.filter(pa.array(~in_sorted(rows.column(ROW_COLUMN).to_numpy(), skip)))
         batch = mapper.map(rows)
         rejects.add(batch.rejects)
         for entity, records in batch.records.items():
@@ -60,14 +56,6 @@ def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tupl
     for w in writers.values():
         w.close()
     return mapped, {e: w.count for e, w in writers.items()}
-
-
-def _among(rows: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
-    """For each row number, whether it is in ``sorted_values`` (ascending)."""
-    import numpy as np
-
-    at = np.searchsorted(sorted_values, rows)
-    return sorted_values[np.minimum(at, sorted_values.size - 1)] == rows
 
 
 def over_threshold(work: FileWork, template: Template) -> str | None:

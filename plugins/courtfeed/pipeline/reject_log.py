@@ -64,10 +64,16 @@ class RejectWriter:
         self._heap: list[tuple[tuple[int, int, int], Reject]] = []
         self._more: Counter[str] = Counter()
         self._seen = 0
+        # Distinct rows, counted as they come while they come in order (a reader's do); None once
+        # one comes out of order: count_rejected_rows then sorts the .rows file instead.
+        self._distinct: int | None = 0
+        self._last_row = -1
 
     def add(self, rejects: Iterable[Reject]) -> None:
         batch = list(rejects)
-        array("q", [r.row for r in batch if r.row is not None]).tofile(self._rows)
+        rows = array("q", [r.row for r in batch if r.row is not None])
+        rows.tofile(self._rows)
+        self._count_distinct(rows)
         heap, more = self._heap, self._more
         if len(heap) >= self.kept:
             # Full (the common case of a long, bad file): only a reject that comes before the
@@ -91,6 +97,19 @@ class RejectWriter:
             else:
                 more[reject.rule] += 1
 
+    def _count_distinct(self, rows: array) -> None:
+        import numpy as np
+
+        if self._distinct is None or not rows:
+            return
+        numbers = np.frombuffer(rows, dtype=np.int64)
+        steps = numbers[1:] != numbers[:-1]
+        if numbers[0] < self._last_row or bool((numbers[1:] < numbers[:-1]).any()):
+            self._distinct = None
+            return
+        self._distinct += int(numbers[0] != self._last_row) + int(np.count_nonzero(steps))
+        self._last_row = int(numbers[-1])
+
     def close(self) -> None:
         if self._rows.closed:
             return
@@ -102,7 +121,8 @@ class RejectWriter:
                 json.dumps({"row": r.row, "column": r.column, "rule": r.rule, "message": r.message}) + "\n"
                 for r in kept
             )
-        self.more_path.write_text(json.dumps({"kept": self.kept, "more": dict(self._more)}))
+        summary = {"kept": self.kept, "more": dict(self._more), "distinct_rows": self._distinct}
+        self.more_path.write_text(json.dumps(summary))
 
     def __enter__(self) -> RejectWriter:
         return self
@@ -127,12 +147,11 @@ class StoredRejects:
         self.more: dict[str, int] = {}
         limits, logs, more = [], [], Counter[str]()
         for stage in stages:
-            full, more_path, _ = _paths(folder, stage)
+            full = _paths(folder, stage)[0]
             if not full.exists():
                 continue
             logs.append(_read_log(full))
-            if more_path.exists():
-                saved = json.loads(more_path.read_text(encoding="utf-8"))
+            if saved := _summary(folder, stage):
                 limits.append(int(saved["kept"]))
                 more.update(saved["more"])
         limit = min(limits, default=REJECTS_KEPT)
@@ -144,6 +163,11 @@ class StoredRejects:
                 more[reject.rule] += 1
         self.more = {rule: n for rule, n in sorted(more.items(), key=lambda kv: (-kv[1], kv[0])) if n}
         self.total = len(self.kept) + sum(self.more.values())
+
+
+def _summary(folder: Path, stage: str) -> dict:
+    path = _paths(folder, stage)[1]
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _read_log(path: Path) -> Iterator[Reject]:
@@ -158,24 +182,65 @@ def read_rejects(work: FileWork) -> StoredRejects:
     return StoredRejects(Path(work.workdir))
 
 
-def rejected_row_numbers(work: FileWork, stages: tuple[str, ...]) -> np.ndarray:
-    """The distinct rows the stages rejected, ascending (int64, 8 bytes a reject while sorting)."""
+def _distinct_rows(path: Path) -> np.ndarray:
+    """A stage's rejected rows, ascending and distinct: the file's 8 bytes a reject, sorted in
+    place, plus a byte a reject while finding repeats (a copy only when there are repeats)."""
     import numpy as np
 
-    paths = [_paths(Path(work.workdir), stage)[2] for stage in stages]
-    parts = [np.fromfile(path, dtype=np.int64) for path in paths if path.exists()]
-    rows = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-    del parts
+    rows = np.fromfile(path, dtype=np.int64)
     rows.sort()
     if rows.size < 2:
         return rows
-    # sorted, then keep the changes: np.unique on millions of ints costs ~60 bytes each here
     keep = np.empty(rows.size, dtype=bool)
     keep[0] = True
     np.not_equal(rows[1:], rows[:-1], out=keep[1:])
-    return rows[keep]
+    return rows if keep.all() else rows[keep]
+
+
+def in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """For each of ``values``, whether it is in ``sorted_values`` (ascending): a binary search,
+    no hash set of millions of ints."""
+    import numpy as np
+
+    if sorted_values.size == 0:
+        return np.zeros(values.size, dtype=bool)
+    at = np.searchsorted(sorted_values, values)
+    return sorted_values[np.minimum(at, sorted_values.size - 1)] == values
+
+
+def _stage_rows(work: FileWork, stages: tuple[str, ...]) -> Iterator[np.ndarray]:
+    for stage in stages:
+        path = _paths(Path(work.workdir), stage)[2]
+        if path.exists():
+            yield _distinct_rows(path)
+
+
+def rejected_row_numbers(work: FileWork, stages: tuple[str, ...]) -> np.ndarray:
+    """The distinct rows the stages rejected, ascending."""
+    import numpy as np
+
+    parts = list(_stage_rows(work, stages))
+    if len(parts) == 1:
+        return parts[0]
+    return np.unique(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
 
 def count_rejected_rows(work: FileWork, stages: tuple[str, ...] = REJECT_STAGES) -> int:
-    """How many distinct rows the stages rejected."""
-    return int(rejected_row_numbers(work, stages).size)
+    """How many distinct rows the stages rejected (a row two stages rejected counts once).
+
+    When one stage alone rejected rows and counted them as they came (in order), that count is
+    the answer and nothing is read back; otherwise each stage's rows are sorted in memory."""
+    import numpy as np
+
+    folder = Path(work.workdir)
+    with_rows = [s for s in stages if (p := _paths(folder, s)[2]).exists() and p.stat().st_size]
+    if len(with_rows) == 1 and (counted := _summary(folder, with_rows[0]).get("distinct_rows")) is not None:
+        return int(counted)
+    count, earlier = 0, list[np.ndarray]()
+    for rows in _stage_rows(work, stages):
+        fresh = np.ones(rows.size, dtype=bool)
+        for seen in earlier:
+            fresh &= ~in_sorted(rows, seen)
+        count += int(np.count_nonzero(fresh))
+        earlier.append(rows)
+    return count
