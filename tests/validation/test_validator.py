@@ -246,8 +246,15 @@ def test_row_local_rules_in_parts_find_exactly_what_one_run_finds(make_frame):
     whole = validator.validate(frame, rows)
     parts = [(frame.iloc[i : i + 3], rows[i : i + 3]) for i in range(0, 20, 3)]  # 7 parts
     in_parts = validator.validate_in_parts(frame, rows, parts)
+    streamed: list = []
+    with_sink = validator.validate_in_parts(frame, rows, parts, sink=streamed.extend)
 
     assert _as_tuples(in_parts.rejects) == _as_tuples(whole.rejects)
+    # with a sink, the rows' rejects go to it run by run and the result keeps the file's alone
+    assert sorted(_as_tuples(streamed)) == sorted(_as_tuples(r for r in whole.rejects if r.row is not None))
+    assert _as_tuples(with_sink.rejects) == _as_tuples(r for r in whole.rejects if r.row is None)
+    assert with_sink.row_problems == in_parts.row_problems == whole.row_problems
+    assert whole.row_problems[(REGEX, "Case No")] == 2
     found = {(p.row, p.rule) for p in whole.rejects}
     assert {(3, NOT_NULL), (16, NOT_NULL), (8, REGEX), (15, REGEX)} <= found
     assert {(6, "expect_column_values_to_be_unique"), (21, "expect_column_values_to_be_unique")} <= found
