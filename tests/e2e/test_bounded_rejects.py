@@ -103,13 +103,6 @@ def test_the_ledger_and_the_acknowledgement_keep_10000_and_count_the_rest(ragged
     assert rows[-1] == ["", "", "", "and 2,990,000 more ragged_row"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the read task's check of whether the fast path suits the file (readers/arrow_csv.py, "
-    "_suits_fast_path over SCAN_BYTES = 4 MiB chunks) holds ~125 MiB of index arrays for a chunk of "
-    "2-byte lines: this run peaks at 467 MiB; with 1 MiB chunks at 385 MiB. Strict: once the scan "
-    "is bounded this passes, fails as an unexpected pass, and the marker goes.",
-)
 def test_the_dag_run_peaks_under_400_mib(ragged_run):
     """dag.test() runs every task in its one process, so its peak is the run's."""
     assert ragged_run["result"]["state"] == "success", ragged_run["result"]
