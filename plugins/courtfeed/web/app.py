@@ -190,19 +190,7 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     the plugin turns it on, since the Airflow api-server does not guard plugin apps itself.
     """
     dashboard = Dashboard(target_url)
-    dependencies = []
-    if require_airflow_login:
-        from airflow.api_fastapi.core_api.security import get_user
-
-        dependencies.append(Depends(get_user))
-
-        def visible(user=Depends(get_user)) -> Visibility:
-            return dashboard.visibility(user)
-
-        visible_dependency: Callable[..., Visibility] = visible
-    else:
-        visible_dependency = _everything  # no login: a local or test app sees the whole ledger
-
+    dependencies, visible_dependency = _login(dashboard, require_airflow_login)
     # No OpenAPI document: it is not behind the login (FastAPI serves it outside the routes'
     # dependencies), and the JSON routes are described in the README.
     app = FastAPI(
@@ -216,27 +204,60 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     # the user's Visibility for a route (a default, not an Annotated alias: this module's
     # annotations are strings, resolved against its globals)
     visible_now = Depends(visible_dependency)
+    _add_error_pages(app, dashboard)
+    _add_pages(app, dashboard, visible_now)
+    _add_api(app, dashboard, visible_now)
 
-    def page(request: Request, template: str, status_code: int = 200, **context) -> HTMLResponse:
-        return dashboard.templates.TemplateResponse(
-            request, template, {"links": _links(request), **context}, status_code=status_code
-        )
+    @app.get("/{anything:path}", include_in_schema=False)
+    def not_found(anything: str):
+        # Last: an unknown path answers 404 only after the login check, so a client without a
+        # login learns nothing (401 everywhere, /openapi.json and /docs included).
+        raise HTTPException(status_code=404, detail="no such page")
 
-    def wants_json(request: Request) -> bool:
-        return request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/")
+    return app
 
+
+def _login(dashboard: Dashboard, required: bool) -> tuple[list, Callable[..., Visibility]]:
+    """The app's login dependency (Airflow's user) and how a route learns what its user may see."""
+    if not required:
+        return [], _everything  # no login: a local or test app sees the whole ledger
+    from airflow.api_fastapi.core_api.security import get_user
+
+    def visible(user=Depends(get_user)) -> Visibility:
+        return dashboard.visibility(user)
+
+    return [Depends(get_user)], visible
+
+
+def _page(
+    dashboard: Dashboard, request: Request, template: str, status_code: int = 200, **context
+) -> HTMLResponse:
+    return dashboard.templates.TemplateResponse(
+        request, template, {"links": _links(request), **context}, status_code=status_code
+    )
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(f"{request.scope.get('root_path', '')}/api/")
+
+
+def _add_error_pages(app: FastAPI, dashboard: Dashboard) -> None:
     @app.exception_handler(LedgerUnavailable)
     def ledger_unavailable(request: Request, exc: LedgerUnavailable):
-        if wants_json(request):
+        if _wants_json(request):
             return JSONResponse({"detail": str(exc)}, status_code=503)
-        return page(request, "error.html", 503, title="Database unavailable", detail=str(exc))
+        return _page(dashboard, request, "error.html", 503, title="Database unavailable", detail=str(exc))
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, exc: HTTPException):
-        if wants_json(request) or exc.status_code in (401, 403):
+        if _wants_json(request) or exc.status_code in (401, 403):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return page(request, "error.html", exc.status_code, title="Not available", detail=exc.detail)
+        return _page(
+            dashboard, request, "error.html", exc.status_code, title="Not available", detail=exc.detail
+        )
 
+
+def _add_pages(app: FastAPI, dashboard: Dashboard, visible_now) -> None:
     @app.get("/static/{name}", name="static")
     def static(name: str):
         # A route, not a mounted StaticFiles app: mounted apps skip the login dependency.
@@ -247,24 +268,20 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     @app.get("/", response_class=HTMLResponse, name="index")
     def index(request: Request, visible: Visibility = visible_now):
         summary = dashboard.summary(visible)
-        return page(
-            request,
-            "index.html",
-            summary=summary,
-            chart=daily_chart_svg(summary["daily"]),
-            statuses=UPLOAD_STATUSES,
-        )
+        chart = daily_chart_svg(summary["daily"])
+        return _page(dashboard, request, "index.html", summary=summary, chart=chart, statuses=UPLOAD_STATUSES)
 
     @app.get("/uploads/{upload_id}", response_class=HTMLResponse, name="upload")
     def upload_page(request: Request, upload_id: str, visible: Visibility = visible_now):
-        return page(request, "upload.html", **dashboard.upload(upload_id, visible))
+        return _page(dashboard, request, "upload.html", **dashboard.upload(upload_id, visible))
 
     @app.get("/search", response_class=HTMLResponse, name="search")
     def search_page(
         request: Request, visible: Visibility = visible_now, q: str = "", status: str = "", profile: str = ""
     ):
         result = dashboard.search(q.strip(), status, profile, visible)
-        return page(
+        return _page(
+            dashboard,
             request,
             "search.html",
             q=q,
@@ -281,6 +298,8 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
         svg = recent_files_svg(profile, dashboard.recent_for(profile, visible=visible))
         return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
+
+def _add_api(app: FastAPI, dashboard: Dashboard, visible_now) -> None:
     @app.get("/api/summary")
     def api_summary(visible: Visibility = visible_now):
         return JSONResponse(jsonable_encoder(dashboard.summary(visible)))
@@ -298,11 +317,3 @@ def create_app(*, target_url: str | None = None, require_airflow_login: bool = F
     # A plain route, which FastAPI's login dependency does not cover: Prometheus has no UI
     # session and brings a bearer token instead.
     app.add_route("/metrics", metrics_endpoint(dashboard), include_in_schema=False)
-
-    @app.get("/{anything:path}", include_in_schema=False)
-    def not_found(anything: str):
-        # Last: an unknown path answers 404 only after the login check, so a client without a
-        # login learns nothing (401 everywhere, /openapi.json and /docs included).
-        raise HTTPException(status_code=404, detail="no such page")
-
-    return app
