@@ -36,10 +36,59 @@ class ValueFreeError(Exception):
 
 
 def value_free(exc: BaseException) -> str:
-    """An exception as its class and, for a database error, its SQLSTATE: e.g.
-    "RaiseException (SQLSTATE P0001)"; never its text."""
-    code = getattr(getattr(exc, "orig", None), "pgcode", None)
-    return type(exc).__name__ + (f" (SQLSTATE {code})" if code else "")
+    """An exception as its class and, for a database error, its SQLSTATE and the schema names it
+    gives (table, column, constraint): e.g. "CheckViolation (SQLSTATE 23514, table client,
+    constraint client_name_check)"; for an OS error its errno name; never its text."""
+    import errno
+
+    orig = getattr(exc, "orig", None) or exc
+    facts = []
+    code = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    if code:
+        facts.append(f"SQLSTATE {code}")
+    diag = getattr(orig, "diag", None)
+    for name in ("table", "column", "constraint"):
+        value = getattr(diag, f"{name}_name", None)  # identifiers of the schema, not row values
+        if value:
+            facts.append(f"{name} {value}")
+    if isinstance(exc, OSError) and exc.errno in errno.errorcode:
+        facts.append(errno.errorcode[exc.errno])
+    return type(exc).__name__ + (f" ({', '.join(facts)})" if facts else "")
+
+
+def _is_own(exc: BaseException) -> bool:
+    # courtfeed's own errors (SourceError, FileRejected, ConfigError, ValueFreeError) name
+    # connections, paths, rows and columns by design, never a cell
+    return type(exc).__module__.startswith("courtfeed.")
+
+
+def _raised_at(exc: BaseException) -> str:
+    """Where in courtfeed's code an exception was raised: "mapping/records.py:178"."""
+    import traceback
+
+    here = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        _, marker, rest = frame.filename.rpartition("/courtfeed/")
+        if marker:
+            here = f"{rest}:{frame.lineno}"
+    return here or ""
+
+
+def failure_text(exc: BaseException) -> str:
+    """An exception in words fit for any log, alert or ledger row.
+
+    courtfeed's own errors keep their (first) line, and what they carry of rule, column and row;
+    any other is its class and the facts of value_free(), plus where courtfeed's code raised it.
+    """
+    if _is_own(exc):
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        where = [f"{k} {getattr(exc, k)}" for k in ("rule", "column", "row") if getattr(exc, k, None)]
+        if where and not all(w.split(" ", 1)[1] in first for w in where):
+            first += f" ({', '.join(where)})"
+        shown = first if isinstance(exc, ValueFreeError) else f"{type(exc).__name__}: {first}"
+        return shown if len(shown) <= MAX_DETAIL * 2 else shown[: MAX_DETAIL * 2 - 1] + "…"
+    at = _raised_at(exc)
+    return value_free(exc) + (f" in {at}" if at else "")
 
 
 def scrub(text: str) -> str:

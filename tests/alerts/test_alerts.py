@@ -139,7 +139,21 @@ def include(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_task_failure_callback_mails_a_scrubbed_summary(smtp_conn, include):
+def _bool_cast_error() -> Exception:
+    import pyarrow as pa
+
+    try:
+        pa.array(["Maria Clark"]).cast(pa.bool_())  # "Failed to parse value: Maria Clark": unquoted
+    except Exception as exc:
+        return exc
+    raise AssertionError("pyarrow cast a name to a boolean")
+
+
+@pytest.mark.parametrize(
+    "exc", [ValueError("bad value 'Maria Clark' for client.last_name"), _bool_cast_error()], ids=repr
+)
+def test_task_failure_callback_mails_the_class_of_a_foreign_error_only(smtp_conn, include, exc):
+    assert "Maria Clark" in str(exc)  # the error does quote the cell
     ti = SimpleNamespace(
         dag_id="courtfeed__metro",
         task_id="file.load",
@@ -147,17 +161,31 @@ def test_task_failure_callback_mails_a_scrubbed_summary(smtp_conn, include):
         rendered_map_index=None,
         log_url="http://airflow/dags/courtfeed__metro/runs/r1/tasks/file.load/mapped/3?try_number=1",
     )
-    exc = ValueError("bad value 'Maria Clark' for client.last_name")
     alerts.on_task_failure({"ti": ti, "exception": exc, "file_name": "hearings_1.txt"})
     (mail,) = smtp_conn.messages
     body = mail.body_text()
     assert mail.subject == "[courtfeed] metro: task file.load failed for hearings_1.txt"
     assert (
-        "ValueError: bad value" in body
+        f"<td>{type(exc).__name__}</td>" in body
         and "hearings_1.txt" in body
         and ti.log_url.replace("&", "&amp;") in body
     )
     assert "Maria" not in body and "Clark" not in body
+
+
+def test_task_failure_callback_mails_courtfeeds_own_words(smtp_conn, include):
+    from courtfeed.privacy import ValueFreeError
+
+    ti = SimpleNamespace(dag_id="courtfeed__metro", task_id="file.map", map_index=0, log_url="http://x/log")
+    exc = ValueFreeError(
+        "map failed for h.txt (upload u1): mapping rows 2-9 failed: ArrowInvalid in mapping/records.py:178"
+    )
+    alerts.on_task_failure({"ti": ti, "exception": exc, "file_name": "h.txt"})
+    (mail,) = smtp_conn.messages
+    assert (
+        "map failed for h.txt (upload u1): mapping rows 2-9 failed: ArrowInvalid in mapping/records.py:178"
+        in mail.body_text()
+    )
 
 
 def test_task_failure_callback_ignores_other_dags(smtp_conn, include):

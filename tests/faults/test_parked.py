@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from courtfeed.dagfactory import runtime, tasks
 from courtfeed.pipeline.work import FileWork
+from courtfeed.privacy import ValueFreeError
 from courtfeed.target import ledger
 from courtfeed.target.db import engine_for, migrate
 from tests.cli import run_cli
@@ -53,15 +54,19 @@ def test_failed_attempts_are_retried_then_parked(tmp_path: Path, target, monkeyp
     identity = ("/drop/hearings.txt", 10, MTIME)
 
     monkeypatch.setattr(runtime, "attempt", lambda: (1, 3))
-    with pytest.raises(ValueError):
+    # the task fails with courtfeed's words for the error, never the error's own text
+    with pytest.raises(
+        ValueFreeError, match=r"^read failed for hearings.txt \(upload u-1\): ValueError"
+    ) as failed:
         tasks._guarded("read", [work(tmp_path)], boom)
+    assert "something unexpected" not in str(failed.value) and failed.value.__cause__ is None
     with engine.connect() as conn:
         (row,) = ledger.recent_uploads(conn)
     assert (row["status"], row["attempts"]) == ("failed", 1)
     assert "attempt 1 of 3; retried" in row["message"]
 
     monkeypatch.setattr(runtime, "attempt", lambda: (3, 3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueFreeError):
         tasks._guarded("read", [work(tmp_path)], boom)
     with engine.connect() as conn:
         rows = ledger.recent_uploads(conn)
@@ -117,7 +122,6 @@ def test_a_failing_fetch_keeps_one_row_per_file_and_a_good_retry_removes_it(
     tmp_path: Path, target, monkeypatch
 ):
     from courtfeed.config.profile import Profile
-    from courtfeed.sources.base import SourceError
 
     _url, engine = target
     profile = Profile.model_validate(
@@ -140,7 +144,10 @@ def test_a_failing_fetch_keeps_one_row_per_file_and_a_good_retry_removes_it(
     FlakySource.working = False
     for current in (1, 2):
         monkeypatch.setattr(runtime, "attempt", lambda current=current: (current, 3))
-        with pytest.raises(SourceError):
+        # courtfeed's own errors keep their words
+        with pytest.raises(
+            ValueFreeError, match="fetch failed for hearings.txt .*: SourceError: download refused"
+        ):
             tasks.fetch("metro_hearings", remote, "manual__1")
         # one row for the file, whatever the attempt: the same upload id every time
         assert rows() == [("failed", current, f"fetch failed: SourceError; attempt {current} of 3; retried")]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from courtfeed.config.profile import Profile
-from courtfeed.privacy import describe_exception, scrub  # noqa: F401 - alerts' own API too
+from courtfeed.privacy import describe_exception, failure_text, scrub  # noqa: F401 - alerts' own API too
 from courtfeed.status import LOADED, Status
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,10 @@ def profile_name_of(dag_id: str) -> str | None:
 # --- building alerts -------------------------------------------------------------------------
 def task_failure_alert(profile: str, task_id: str, exc, file_name: str | None, log_url: str | None) -> Alert:
     facts = [("Profile", profile), ("File", file_name or "(no file: the task runs for the whole feed)")]
-    facts += [("Task", task_id), ("Error", describe_exception(exc))]
+    # A task's exception is courtfeed's own (dagfactory/tasks.py words it); anything else that
+    # reaches here is shown as its class only: a library's text may quote a cell, unquoted.
+    error = failure_text(exc) if isinstance(exc, BaseException) else describe_exception(exc)
+    facts += [("Task", task_id), ("Error", error)]
     where = f" for {file_name}" if file_name else ""
     return Alert(profile, f"[courtfeed] {profile}: task {task_id} failed{where}", facts, log_url)
 

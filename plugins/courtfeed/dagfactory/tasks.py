@@ -6,7 +6,8 @@ They run inside Airflow workers; every import of the engine happens here, at run
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -122,10 +123,16 @@ def _key_material(profile) -> tuple[str | None, str | None]:
 
 
 def listed_work(profile, remote: dict, run_id: str | None, staging_root: Path):
-    """The delivery as the listing saw it, with the upload id every attempt of its fetch shares."""
+    """The delivery as the listing saw it, with the upload id every attempt of its fetch shares.
+
+    The listing reaches fetch and the teardown through XCom: its path must be one the profile's
+    source could have listed (pipeline/trust.py), or nothing is done with it.
+    """
     from courtfeed.pipeline.fetch import delivery_upload_id, new_work
+    from courtfeed.pipeline.trust import check_remote
     from courtfeed.sources.base import RemoteFile
 
+    check_remote(profile, remote)
     return new_work(
         RemoteFile.from_dict(remote),
         profile,
@@ -154,6 +161,7 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
     key = f"{profile.name}/{delivery_id(run_id, remote)}"
     work = FileWork.from_dict(rebase(work.to_dict(), Path(work.workdir), staging.local / key))
     private_key, passphrase = _key_material(profile)
+    failure: BaseException | None = None
     try:
         with staging.fetching(key), runtime.open_source(profile) as source:
             works = fetch_stage(
@@ -165,9 +173,12 @@ def fetch(profile_name: str, remote: dict, run_id: str | None) -> list[dict]:
                 passphrase=passphrase,
             )
     except BaseException as exc:
-        if isinstance(exc, Exception) or _stopped_by_airflow(exc):
-            _settle_failure(work, "fetch", exc, load=False)
-        raise
+        if not isinstance(exc, Exception) and not _stopped_by_airflow(exc):
+            raise
+        _settle_failure(work, "fetch", exc, load=False)
+        failure = exc
+    if failure is not None:
+        _fail("fetch", work, failure)
     with runtime.target_engine().begin() as conn:
         ledger.discard_failed_attempt(conn, work.upload_id)
     log.info(
@@ -212,19 +223,37 @@ def _stopped_by_airflow(exc: BaseException) -> bool:
     return isinstance(exc, AirflowTaskTimeout)
 
 
-def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> list[dict]:
+def _fail(stage: str, work, failure: BaseException):
+    """Fail the task with an error courtfeed worded (privacy.failure_text), never the original.
+
+    A library's error text may quote the cell it choked on (pyarrow's "Failed to parse string:
+    'Jane Doe'", a database error's DETAIL): Airflow writes a task's exception to its log, its
+    alerts and OpenLineage events, so the original is neither raised nor chained. A timeout is
+    Airflow's own and raised as it is.
+    """
+    from courtfeed.privacy import ValueFreeError, failure_text
+
+    if not isinstance(failure, Exception):
+        raise failure
+    raise ValueFreeError(
+        f"{stage} failed for {work.name} (upload {work.upload_id}): {failure_text(failure)}"
+    ) from None
+
+
+def _guarded(stage: str, works: list, run, *, load: bool = False) -> list[dict]:
     """Run a stage on each payload of a delivery; the task fails after all of them were handled.
 
     Read, validate and map skip payloads that already ended; load runs on every payload (it
     writes the ledger row of ended ones too). An unexpected error or a timeout is recorded as a
-    failed attempt (see _settle_failure) and fails the task, so Airflow retries it.
+    failed attempt (see _settle_failure) and fails the task (see _fail), so Airflow retries it.
+    ``works``: FileWorks checked against the profile (_staged), or their dicts (tests).
     """
     from courtfeed.pipeline.work import FileWork
 
     out: list[dict] = []
-    failure: BaseException | None = None
-    for work_dict in work_dicts:
-        work = FileWork.from_dict(work_dict)
+    failure: tuple | None = None
+    for given in works:
+        work = given if isinstance(given, FileWork) else FileWork.from_dict(given)
         if load or not work.ended:
             try:
                 work = run(work)
@@ -234,7 +263,7 @@ def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> 
                 if not isinstance(exc, Exception) and not _stopped_by_airflow(exc):
                     raise
                 _settle_failure(work, stage, exc, load)
-                failure = failure or exc
+                failure = failure or (work, exc)
             log.info(
                 "upload %s after %s: status %s, read %d, excluded %d, rejected %d, mapped %d; counts %s",
                 work.upload_id,
@@ -248,59 +277,71 @@ def _guarded(stage: str, work_dicts: list[dict], run, *, load: bool = False) -> 
             )
         out.append(work.to_dict())
     if failure is not None:
-        raise failure
+        _fail(stage, *failure)
     return out
 
 
-def _staged(works: list[dict]):
-    """The delivery's staging folder on this machine for the length of a stage (see staging.py)."""
-    from courtfeed.pipeline.staging import Staging
+@contextmanager
+def _staged(profile, works: list[dict]) -> Iterator[list]:
+    """The delivery's payloads for the length of a stage, checked against the profile
+    (pipeline/trust.py) and with their staging folder on this machine (see staging.py).
 
-    return Staging.from_env().delivery(works)
+    The folders' names are checked before object-storage staging pulls (and first empties)
+    them here; the payloads, once their paths are this machine's.
+    """
+    from courtfeed.pipeline.staging import Staging
+    from courtfeed.pipeline.trust import delivery_key, trusted_work
+
+    for work in works:
+        delivery_key(profile, work)
+    staging = Staging.from_env()
+    with staging.delivery(works) as local:
+        engine = runtime.target_engine()
+        yield [trusted_work(w, profile, staging.local, engine) for w in local]
+
+
+def _stage(stage: str, profile_name: str, works: list[dict], body, *, load: bool = False) -> list[dict]:
+    profile = runtime.load_profile(profile_name)
+    template = runtime.load_template(profile)
+    with _staged(profile, works) as trusted:
+        return _guarded(stage, trusted, lambda w: body(w, template), load=load)
 
 
 def read(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.read import read_stage
 
-    template = runtime.load_template(runtime.load_profile(profile_name))
-    with _staged(works) as local:
-        return _guarded("read", local, lambda w: read_stage(w, template))
+    return _stage("read", profile_name, works, read_stage)
 
 
 def validate(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.validate import validate_stage
 
-    template = runtime.load_template(runtime.load_profile(profile_name))
-    with _staged(works) as local:
-        return _guarded("validate", local, lambda w: validate_stage(w, template))
+    return _stage("validate", profile_name, works, validate_stage)
 
 
 def map_rows(profile_name: str, works: list[dict]) -> list[dict]:
     from courtfeed.pipeline.map import map_stage
 
-    template = runtime.load_template(runtime.load_profile(profile_name))
-    with _staged(works) as local:
-        return _guarded("map", local, lambda w: map_stage(w, template))
+    return _stage("map", profile_name, works, map_stage)
 
 
 def load(profile_name: str, works: list[dict]) -> list[dict]:
     """Each payload in its own transaction (load_stage records rejected and failed ones too)."""
     from courtfeed.pipeline.load import load_stage
 
-    template = runtime.load_template(runtime.load_profile(profile_name))
-    with _staged(works) as local:
-        return _guarded("load", local, lambda w: load_stage(w, template, runtime.target_engine()), load=True)
+    def body(work, template):
+        return load_stage(work, template, runtime.target_engine())
+
+    return _stage("load", profile_name, works, body, load=True)
 
 
 def finalize(profile_name: str, works: list[dict]) -> dict:
     from courtfeed.dagfactory.alerts import after_finalize
     from courtfeed.pipeline.finalize import finalize_stage
-    from courtfeed.pipeline.work import FileWork
     from courtfeed.target import ledger
 
     profile = runtime.load_profile(profile_name)
-    with _staged(works) as local, runtime.open_source(profile) as source:
-        items = [FileWork.from_dict(w) for w in local]
+    with _staged(profile, works) as items, runtime.open_source(profile) as source:
         summary = finalize_stage(items, profile, source, runtime.acks_root(), runtime.target_engine())
     faults.kill_point("finalize", items[0].name)  # fault tests: die after the remote side is done
     with runtime.target_engine().begin() as conn:
@@ -343,5 +384,5 @@ def clean_staging(profile_name: str, remote: dict, run_id: str | None) -> str:
     staging.remove(key)
     log.info("staging of %s removed", key)
     if unrecorded is not None:
-        raise unrecorded
+        _fail("clean_staging", listed, unrecorded)
     return key
