@@ -11,10 +11,11 @@ import pyarrow as pa
 from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.mapping.records import Mapper
-from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches
+from courtfeed.pipeline.parquet_io import RecordWriter, iter_row_batches, staged_columns
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.reject_log import RejectWriter, count_rejected_rows, in_sorted, rejected_row_numbers
 from courtfeed.pipeline.work import FileWork
+from courtfeed.privacy import ValueFreeError, failure_text
 from courtfeed.readers.header import match_columns
 from courtfeed.rows import ROW_COLUMN
 
@@ -35,7 +36,9 @@ def map_stage(work: FileWork, template: Template) -> FileWork:
 
 def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tuple[int, dict[str, int]]:
     """Map every staged row validate did not reject: (rows mapped, records staged per entity)."""
-    mapper = Mapper(template, match_columns(template, work.columns).resolved, work.timezone)
+    staged = Path(work.workdir) / ROWS_FILE
+    # the file's own column names stay in staging, never in XCom
+    mapper = Mapper(template, match_columns(template, staged_columns(staged)).resolved, work.timezone)
     for e in template.entities:
         records_file(work, e).unlink(missing_ok=True)
     writers = {e: RecordWriter(records_file(work, e), e) for e in template.entities}
@@ -43,10 +46,10 @@ def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tupl
     progress.rows("map", 0, work.rows_read - work.rows_excluded)
     # ascending and distinct: a binary search per batch, 8 bytes a rejected row
     skip = rejected_row_numbers(work, ("validate",))
-    for rows in iter_row_batches(Path(work.workdir) / ROWS_FILE):
+    for rows in iter_row_batches(staged):
         if skip.size:
             rows = rows.filter(pa.array(~in_sorted(rows.column(ROW_COLUMN).to_numpy(), skip)))
-        batch = mapper.map(rows)
+        batch = _mapped(mapper, rows)
         rejects.add(batch.rejects)
         for entity, records in batch.records.items():
             writers[entity].write_table(records)
@@ -56,6 +59,18 @@ def _map_rows(work: FileWork, template: Template, rejects: RejectWriter) -> tupl
     for w in writers.values():
         w.close()
     return mapped, {e: w.count for e, w in writers.items()}
+
+
+def _mapped(mapper: Mapper, rows: pa.RecordBatch):
+    """One batch mapped; an unexpected error names the batch's rows, never a library's text (it
+    may quote the cell it failed on)."""
+    try:
+        return mapper.map(rows)
+    except Exception as exc:
+        numbers = rows.column(ROW_COLUMN)
+        where = f"rows {numbers[0]}-{numbers[len(numbers) - 1]}" if len(numbers) else "no rows"
+        failed = ValueFreeError(f"mapping {where} failed: {failure_text(exc)}")
+    raise failed from None
 
 
 def over_threshold(work: FileWork, template: Template) -> str | None:

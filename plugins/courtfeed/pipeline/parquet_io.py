@@ -60,6 +60,11 @@ class RowWriter:
             self._writer.close()
 
 
+def staged_columns(path: Path) -> list[str]:
+    """The file's columns as the read stage staged them (from the Parquet schema, not XCom)."""
+    return [name for name in open_staged(path).schema_arrow.names if name != ROW_COLUMN]
+
+
 def iter_row_batches(path: Path, batch_rows: int = ARROW_BATCH_ROWS) -> Iterator[pa.RecordBatch]:
     """The staged rows as Arrow record batches: one string column per source column (null for
     an empty cell) and ``__row__`` (int64), the spreadsheet row number of each row."""

@@ -12,7 +12,7 @@ from courtfeed import progress
 from courtfeed.config.template import Template
 from courtfeed.pipeline.parquet_io import RowWriter
 from courtfeed.pipeline.reject_log import RejectWriter
-from courtfeed.pipeline.work import FileWork
+from courtfeed.pipeline.work import FileWork, column_names, header_accepted
 from courtfeed.readers import open_file
 from courtfeed.readers.exclusions import excluded_rows
 from courtfeed.readers.header import (
@@ -37,9 +37,12 @@ def read_stage(work: FileWork, template: Template, today: date | None = None) ->
 def _read(work: FileWork, template: Template, today: date, rejects: RejectWriter) -> FileWork:
     try:
         reader = open_file(work.local_path, template.format)
-        work.encoding, work.delimiter, work.columns = reader.encoding, reader.delimiter, list(reader.columns)
-        match = match_columns(template, work.columns)
+        work.encoding, work.delimiter = reader.encoding, reader.delimiter
+        match = match_columns(template, list(reader.columns))
         required = template.required_columns()
+        # names once the header is accepted, else positions: the first line may be a row of data
+        header = header_accepted(template, match)
+        work.columns = column_names(list(reader.columns), header)
         if match.header_looks_like_data:
             raise FileRejected(describe_drift(match, required), rule="missing_header")
         if any(c in required for c in match.missing):
@@ -61,13 +64,11 @@ def _read(work: FileWork, template: Template, today: date, rejects: RejectWriter
             progress.rows("read", read)
         writer.close()
     except FileRejected as exc:
-        if exc.rule == "missing_header":
-            work.columns = []  # the "header" is a row of data: it must not travel on in XCom
         rejects.add([Reject(None, None, exc.rule, str(exc)), *exc.rejects])
         return work.end(Status.REJECTED, str(exc))
     work.rows_read, work.rows_excluded = read, excluded
     if read == 0:
-        msg = "the file has a header but no data rows" if work.columns else "the file has no rows"
+        msg = "the file has a header but no data rows" if header else "the file has no rows"
         rejects.add([Reject(None, None, "no_rows", msg)])
         return work.end(Status.REJECTED, msg)
     if read < template.min_rows:

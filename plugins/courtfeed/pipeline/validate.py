@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from courtfeed import progress
 from courtfeed.config.template import Template
-from courtfeed.pipeline.parquet_io import open_staged
+from courtfeed.pipeline.parquet_io import open_staged, staged_columns
 from courtfeed.pipeline.read import ROWS_FILE
 from courtfeed.pipeline.reject_log import RejectWriter
 from courtfeed.pipeline.work import FileWork
@@ -90,20 +90,21 @@ def validate_stage(work: FileWork, template: Template, include_dir: Path | None 
 def _validate(
     work: FileWork, template: Template, include_dir: Path | None, rejects: RejectWriter
 ) -> FileWork:
-    match = match_columns(template, work.columns)
+    staged = Path(work.workdir) / ROWS_FILE
+    columns = staged_columns(staged)  # the file's own names stay in staging, never in XCom
+    match = match_columns(template, columns)
     suite = build_suite(template, match.resolved, include_dir)
     if not suite.get("expectations"):
         return work
     validator = Validator(suite)
     total = work.rows_read - work.rows_excluded
     progress.rows("validate", 0, total)
-    staged = Path(work.workdir) / ROWS_FILE
     frame = rows = None
     if validator.has_whole_file_rules:
-        frame, rows = read_columns(staged, validator.needed_columns(work.columns, "whole"))
-    parts = read_parts(staged, validator.needed_columns(work.columns, "local"))
+        frame, rows = read_columns(staged, validator.needed_columns(columns, "whole"))
+    parts = read_parts(staged, validator.needed_columns(columns, "local"))
     # row rejects go to the log part by part; the result keeps the file-level ones
-    result = validator.validate_in_parts(frame, rows, parts, all_columns=work.columns, sink=rejects.add)
+    result = validator.validate_in_parts(frame, rows, parts, all_columns=columns, sink=rejects.add)
     del frame, rows
     progress.rows("validate", total, total)
     rejects.add(result.rejects)

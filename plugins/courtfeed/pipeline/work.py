@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from courtfeed.status import ENDED, LOADED, Status
+
+if TYPE_CHECKING:
+    from courtfeed.config.template import Template
+    from courtfeed.readers.header import ColumnMatch
 
 
 @dataclass
@@ -99,6 +103,24 @@ class FileWork:
             "counts": self.counts,
             "message": self.message,
         }
+
+
+def header_accepted(template: Template, match: ColumnMatch) -> bool:
+    """The file's first line is the header the template expects: it names a column the
+    template reads and every required one, and does not read like data."""
+    required = template.required_columns()
+    named = [c for c in match.resolved if isinstance(c, str)]
+    missing = [c for c in match.missing if isinstance(c, str) and c in required]
+    return template.format.header and bool(named) and not missing and not match.header_looks_like_data
+
+
+def column_names(file_columns: list[str], header_accepted: bool) -> list[str]:
+    """The columns a FileWork (XCom) and the staged rows carry: the file's names once its header
+    is accepted, else positions "1", "2", ...: a first line that is not the expected header may
+    be a row of data, and XCom never holds a cell."""
+    if header_accepted:
+        return list(file_columns)
+    return [str(i) for i in range(1, len(file_columns) + 1)]
 
 
 def _required(spec: Field) -> bool:
