@@ -72,6 +72,22 @@ def field_kind(entity: str, name: str) -> str | None:
     return None
 
 
+# The field types (a template's ``type:``) whose values a field of each kind can hold: a text
+# field holds any value as text, a decimal one any number; every other kind only its own type
+# (a date field cannot hold text, nor a datetime, whose UTC date may not be the local one).
+TYPES_FOR_KIND: dict[str, tuple[str, ...]] = {"decimal": ("decimal", "money", "integer")}
+
+
+def type_fits(kind: str, type_: str) -> bool:
+    """Whether a template field of ``type_`` may fill a target field of ``kind``."""
+    return kind == "text" or type_ in TYPES_FOR_KIND.get(kind, (kind,))
+
+
+def types_for(kind: str) -> tuple[str, ...]:
+    """The field types a target field of ``kind`` takes (text: any)."""
+    return TYPES_FOR_KIND.get(kind, (kind,))
+
+
 def all_target_fields() -> list[str]:
     return [f"{e}.{f.name}" for e, fs in ENTITY_FIELDS.items() for f in fs]
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from courtfeed.config.fields import ENTITY_FIELDS, field_kind
+from courtfeed.config.fields import ENTITY_FIELDS, field_kind, type_fits, types_for
 
 FieldType = Literal[
     "text", "integer", "decimal", "money", "date", "time", "datetime", "phone", "email", "enum", "boolean"
@@ -157,6 +157,15 @@ class Expectation(Strict):
         return v
 
 
+def _type_problem(target: str, kind: str, type_: str) -> str:
+    names = [f"'{t}'" for t in types_for(kind)]
+    accepted = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+    return (
+        f"{target!r}: type '{type_}' does not fit {target}, a {kind} field: its values could not be "
+        f"stored there (use type {accepted}, or leave type out to take the field's own)"
+    )
+
+
 class Template(Strict):
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
@@ -178,8 +187,11 @@ class Template(Strict):
         if not v:
             raise ValueError("a template maps at least one field")
         problems = []
-        for target in v:
+        for target, spec in v.items():
             entity, _, name = target.partition(".")
+            kind = field_kind(entity, name)
+            if spec.type and kind and not type_fits(kind, spec.type):
+                problems.append(_type_problem(target, kind, spec.type))
             if entity not in ENTITY_FIELDS:
                 problems.append(f"{target!r}: unknown entity {entity!r} (one of {', '.join(ENTITY_FIELDS)})")
             elif field_kind(entity, name) is None:
