@@ -118,3 +118,53 @@ def test_check_warns_about_a_profile_that_skips_host_key_checks(include: Path):
     shown = subprocess.run(cli, capture_output=True, text=True)
     assert shown.returncode == 0, shown.stdout + shown.stderr  # a warning, not a problem
     assert warning in shown.stdout.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("target", "type_", "accepted"),
+    [
+        ("event.date", "text", "'date'"),
+        ("event.date", "datetime", "'date'"),  # its UTC date may not be the court's
+        ("event.time", "text", "'time'"),
+        ("event.starts_at", "date", "'datetime'"),
+        ("client.dob", "phone", "'date'"),
+        ("contact.opt_in", "text", "'boolean'"),
+        ("payment.amount", "date", "'decimal', 'money' or 'integer'"),
+        ("client.phone", "text", "'phone'"),
+    ],
+)
+def test_a_field_type_that_cannot_fill_its_target_field_is_refused(include: Path, target, type_, accepted):
+    template = include / "templates" / "metro_hearings.yaml"
+    _edit(template, lambda d: d["fields"].update({target: {"column": "HEARING_DATE", "type": type_}}))
+    problems = check_all(include)
+    assert len(problems) == 1 and problems[0].startswith(f"{template}: fields: '{target}': type '{type_}'")
+    assert f"use type {accepted}, or leave type out" in problems[0], problems[0]
+    # refused where a task loads it too, not only by `courtfeed check`
+    with pytest.raises(ConfigError, match=f"type '{type_}' does not fit {target}"):
+        resolve_template(str(template))
+
+
+@pytest.mark.parametrize(
+    ("target", "type_"),
+    [
+        ("client.notes", "date"),
+        ("case.status", "enum"),
+        ("payment.amount", "integer"),
+        ("payment.balance", "money"),
+    ],
+)
+def test_a_field_type_its_target_can_hold_is_accepted(include: Path, target, type_):
+    spec = {"column": "STATUS", "type": type_} | ({"allowed": ["x"]} if type_ == "enum" else {})
+    _edit(include / "templates" / "metro_hearings.yaml", lambda d: d["fields"].update({target: spec}))
+    assert check_all(include) == []
+
+
+def test_check_command_names_the_field_whose_type_does_not_fit(include: Path):
+    _edit(
+        include / "templates" / "metro_hearings.yaml",
+        lambda d: d["fields"].update({"event.date": {"column": "HEARING_DATE", "type": "text"}}),
+    )
+    cli = [sys.executable, "-m", "courtfeed.cli", "check", "--include", str(include)]
+    bad = subprocess.run(cli, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "'event.date': type 'text' does not fit event.date, a date field" in bad.stdout
