@@ -1,9 +1,11 @@
 """No cell value outside the records: one profile DAG run over PII-bearing
-files that take every rejection path (a missing header line, header drift, rejected rows, a
-failed expectation, a failed load), then the ledger, the acknowledgements (local and delivered),
-the alert e-mails the SMTP server received, the Slack payloads, the OpenLineage events the
-provider posted and the task logs are scanned for every name, birth date, phone and e-mail of
-those files."""
+files that take every rejection path (a missing header line, header drift, a header-less jurors
+file without a digit, rejected rows, a failed expectation, loads the database refuses with the
+row in its error: a trigger, a CHECK constraint's DETAIL, a failed cast), then the ledger and its
+rejects, the acknowledgements (local and delivered), the alert e-mails the SMTP server received,
+the Slack payloads, the OpenLineage events the provider posted, the task logs, every task's XCom
+and the dashboard's pages are scanned for every name, birth date, phone and e-mail of those
+files."""
 
 from __future__ import annotations
 
@@ -28,6 +30,21 @@ HEADER = HEARINGS.read_text(encoding="utf-8").splitlines()[0]
 # A last name the target refuses through a trigger whose error message quotes the row: the
 # failed-load path, with a database error that carries personal data.
 REFUSED_LAST_NAME = "Fairweather"
+# A last name whose first name the trigger casts to a date: "invalid input syntax for type date".
+CAST_LAST_NAME = "Brightwater"
+# First names a CHECK constraint refuses: its DETAIL is "Failing row contains (...)".
+CHECKED_FIRST_NAME = "Xanthe"
+# A jurors export without its header line and with no digit in its first line.
+JURORS = ["SMITH|JOHN|JUROR-A", "HALVORSEN|BRYNJOLF|JUROR-B", "OYELARAN|TEMITOPE|JUROR-C"]
+TAGS = {  # file tag -> first name, last name, a phone digit
+    "drift": ("Octavia", "Vandermeer", 2),
+    "rows": ("Bartholomew", "Pennyworth", 3),
+    "expect": ("Cordelia", "Quillfeather", 4),
+    "load": ("Evander", REFUSED_LAST_NAME, 5),
+    "check": (CHECKED_FIRST_NAME, "Moorcroft", 6),
+    "cast": ("Ysolde", CAST_LAST_NAME, 7),
+    "latin": ("Zoë", "Ångström", 8),
+}
 
 
 def run_dag(env: dict, dag_id: str, *options: str) -> tuple[dict, str]:
@@ -40,18 +57,17 @@ def run_dag(env: dict, dag_id: str, *options: str) -> tuple[dict, str]:
 
 
 def people(tag: str, n: int = 3) -> list[dict]:
-    firsts = {"drift": "Octavia", "rows": "Bartholomew", "expect": "Cordelia", "load": "Evander"}
-    lasts = {"drift": "Vandermeer", "rows": "Pennyworth", "expect": "Quillfeather", "load": REFUSED_LAST_NAME}
+    first, last, digit = TAGS[tag]
     out = []
     for i in range(n):
         out.append(
             {
-                "ref": f"D77{tag[:2].upper()}{i}",
-                "first": f"{firsts[tag]}{'abc'[i]}",
-                "last": lasts[tag],
+                "ref": f"D77{tag[:2].upper()}{digit}{i}",
+                "first": f"{first}{'abc'[i]}",
+                "last": last,
                 "dob": f"0{i + 1}/1{i}/19{60 + i}",
-                "phone": f"(312) 555-{'drelx'.index(tag[0]) + 2}{i}{i}{i}",
-                "email": f"{firsts[tag].lower()}{i}@mail.example",
+                "phone": f"(312) 555-{digit}{i}{i}{i}",
+                "email": f"{tag}{i}@mail.example",
             }
         )
     return out
@@ -64,7 +80,7 @@ def line(p: dict, *, case_no: str, date: str = "12/24/2026", hearing: str = "H1"
     )
 
 
-def files() -> dict[str, tuple[str, list[dict]]]:
+def files() -> dict[str, tuple[str | bytes, list[dict]]]:
     """name -> (content, the people in it)."""
     demo_rows = HEARINGS.read_text(encoding="utf-8").splitlines()[1:]
     demo_people = [
@@ -92,6 +108,20 @@ def files() -> dict[str, tuple[str, list[dict]]]:
         ),
         # valid rows the target refuses
         "hearings_load.txt": ("\n".join([HEADER] + [line(p, case_no="26-CR-3") for p in load]), load),
+        # a jurors export without its header: no digit in its first line, so it reads as a header
+        # that lacks the template's columns
+        "hearings_jurors.txt": ("\n".join(JURORS), []),
+        # valid rows a CHECK constraint refuses, and rows a trigger fails to cast
+        **{
+            f"hearings_{tag}.txt": ("\n".join([HEADER] + [line(p, case_no=f"26-CR-{n}") for p in who]), who)
+            for n, tag in ((4, "check"), (5, "cast"))
+            for who in [people(tag)]
+        },
+        # names in Windows-1252 where UTF-8 is the rule: decoded, and loaded
+        "hearings_latin.txt": (
+            "\n".join([HEADER] + [line(p, case_no="26-CR-6") for p in people("latin")]).encode("cp1252"),
+            people("latin"),
+        ),
     }
 
 
@@ -103,6 +133,7 @@ def pii(everyone: list[dict]) -> set[str]:
         values |= {digits, f"+1{digits}"}
         month, day, year = p["dob"].split("/")
         values |= {p["dob"], f"{year}-{month}-{day}"}
+    values |= {cell for juror in JURORS for cell in juror.split("|")}
     return {v for v in values if v}
 
 
@@ -127,7 +158,9 @@ def scanned_run(
     old = time.time() - 3600
     everyone: list[dict] = []
     for name, (content, who) in files().items():
-        sshd.put_file(user, f"in/{name}", content + "\n", mtime=old)
+        sshd.put_file(
+            user, f"in/{name}", content + (b"\n" if isinstance(content, bytes) else "\n"), mtime=old
+        )
         everyone += who
     profile = hearings_profile(
         "pii_hearings",
@@ -159,6 +192,17 @@ def scanned_run(
                 end $$;
                 create trigger refuse_client before insert or update on client
                   for each row execute function refuse_client();
+                create function cast_client() returns trigger language plpgsql as $$
+                begin
+                  if new.last_name = '{CAST_LAST_NAME}' then
+                    perform new.first_name::date;
+                  end if;
+                  return new;
+                end $$;
+                create trigger cast_client before insert or update on client
+                  for each row execute function cast_client();
+                alter table client add constraint client_first_name_check
+                  check (first_name not like '{CHECKED_FIRST_NAME}%');
                 """
             )
         )
@@ -181,6 +225,8 @@ def scanned_run(
         ledger_rows = [dict(r._mapping) for r in conn.execute(sa.text("select * from uploads"))]
         reject_rows = [dict(r._mapping) for r in conn.execute(sa.text("select * from upload_rejects"))]
     engine.dispose()
+    xcoms = run_xcoms(migrated_airflow, "courtfeed__pii_hearings")
+    dashboard = dashboard_pages(db_url.render_as_string(hide_password=False), include, ledger_rows)
     logs = [
         p
         for p in (Path(migrated_airflow) / "logs").rglob("*")
@@ -202,9 +248,13 @@ def scanned_run(
                 f"invalid openlineage event {i}": json.dumps(e)
                 for i, (e, _) in enumerate(openlineage_receiver.invalid)
             },
+            **{f"xcom {task}[{index}] {key}": value for (task, index, key), value in xcoms.items()},
+            **{f"dashboard {page}": text for page, text in dashboard.items()},
         },
         "lineage": list(openlineage_receiver.events),
         "invalid lineage": [problems for _, problems in openlineage_receiver.invalid],
+        "xcoms": xcoms,
+        "dashboard": dashboard,
         "ledger": ledger_rows,
         "acks": acks,
         "mails": list(smtp_server.messages),
@@ -212,6 +262,44 @@ def scanned_run(
         "pii": pii(everyone),
     }
     postgres.drop_database(db_url.database)
+
+
+def run_xcoms(airflow_home: str, dag_id: str) -> dict[tuple, str]:
+    """Every XCom the DAG's tasks wrote, from the metadata database dag.test() used."""
+    engine = sa.create_engine(f"sqlite:///{Path(airflow_home) / 'airflow.db'}")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("select task_id, map_index, key, value from xcom where dag_id = :d"), {"d": dag_id}
+        ).all()
+    engine.dispose()
+    return {(r.task_id, r.map_index, r.key): str(r.value) for r in rows}
+
+
+def dashboard_pages(target_url: str, include: Path, ledger_rows: list[dict]) -> dict[str, str]:
+    """The dashboard's pages and JSON over the run's ledger, as a user who may read the DAG sees them."""
+    from fastapi.testclient import TestClient
+
+    from courtfeed.web.app import create_app
+
+    paths = [
+        "/",
+        "/api/summary",
+        "/search?status=rejected",
+        "/search?status=failed",
+        "/api/search?q=hearings",
+    ]
+    paths += ["/profiles/pii_hearings/recent.svg"]
+    for row in ledger_rows:
+        paths += [f"/uploads/{row['id']}", f"/api/uploads/{row['id']}"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COURTFEED_INCLUDE", str(include))
+        client = TestClient(create_app(target_url=target_url))
+        pages = {}
+        for path in paths:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+            pages[path] = response.text
+    return pages
 
 
 def test_every_rejection_path_was_taken(scanned_run):
@@ -226,6 +314,20 @@ def test_every_rejection_path_was_taken(scanned_run):
     assert status["hearings_rows.txt"][0] == "rejected"
     assert status["hearings_expect.txt"][0] == "rejected"
     assert status["hearings_load.txt"][0] == "failed" and "load failed" in status["hearings_load.txt"][1]
+    assert status["hearings_jurors.txt"][0] == "rejected"
+    assert status["hearings_jurors.txt"][1].startswith("missing required column(s) 'DEF_ID'")
+    assert status["hearings_check.txt"] == (
+        "failed",
+        "load failed: IntegrityError (SQLSTATE 23514, table client, constraint client_first_name_check);"
+        " parked after 1 attempt(s): not fetched again until reprocessed",
+    )
+    assert status["hearings_cast.txt"][0] == "failed"
+    assert status["hearings_cast.txt"][1].startswith("load failed: DataError (SQLSTATE 22007)")
+    assert status["hearings_latin.txt"][0] == "loaded"
+    # the scan reads every task's XCom, and the dashboard's page of every upload
+    tasks = {task for task, _index, _key in scanned_run["xcoms"]}
+    assert {"list_new_files", "file.fetch", "file.read", "file.load", "file.finalize"} <= tasks, tasks
+    assert sum(p.startswith("/uploads/") for p in scanned_run["dashboard"]) == len(scanned_run["ledger"]) >= 9
     # what is scanned is there: acknowledgements, a mail and a Slack message per rejected file,
     # and the failed load's task-failure alert
     assert len([p for p in scanned_run["acks"] if p.name.endswith(".ack.json")]) >= 8
@@ -240,14 +342,16 @@ def test_every_rejection_path_was_taken(scanned_run):
         for e in scanned_run["lineage"]
         if e["job"]["name"] == "courtfeed__pii_hearings.file" and e["eventType"] == "FAIL"
     }
-    assert {row["id"]: f"{row['status']}: {row['message']}" for row in scanned_run["ledger"]} == reasons
+    failed = [row for row in scanned_run["ledger"] if row["status"] in ("rejected", "failed")]
+    assert {row["id"]: f"{row['status']}: {row['message']}" for row in failed} == reasons
     load_failures = [
         e
         for e in scanned_run["lineage"]
         if e["job"]["name"].endswith(".file.load") and e["eventType"] == "FAIL"
     ]
     assert load_failures and all(
-        e["run"]["facets"]["errorMessage"]["message"].startswith("upload ") for e in load_failures
+        e["run"]["facets"]["errorMessage"]["message"].startswith("load failed for hearings_")
+        for e in load_failures
     )
 
 
@@ -255,6 +359,7 @@ def test_no_cell_value_anywhere(scanned_run):
     values = scanned_run["pii"]
     texts = scanned_run["texts"]
     assert leaks(f"x {REFUSED_LAST_NAME} y", values)  # the scan does find a value
+    assert leaks('["SMITH", "JOHN", "JUROR-A"]', values)  # the header-less jurors' first line too
     assert "after read: status rejected" in texts["dag.test output (task logs)"]  # task logs are in it
     found = {where: sorted(leaks(text, values)) for where, text in texts.items()}
     shown = {}
