@@ -51,8 +51,9 @@ def value_free(exc: BaseException) -> str:
         value = getattr(diag, f"{name}_name", None)  # identifiers of the schema, not row values
         if value:
             facts.append(f"{name} {value}")
-    if isinstance(exc, OSError) and exc.errno in errno.errorcode:
-        facts.append(errno.errorcode[exc.errno])
+    code_name = errno.errorcode.get(exc.errno) if isinstance(exc, OSError) and exc.errno else None
+    if code_name:
+        facts.append(code_name)
     return type(exc).__name__ + (f" ({', '.join(facts)})" if facts else "")
 
 

@@ -144,9 +144,16 @@ def rejected_run(tmp_path_factory, sshd, postgres, smtp_server, migrated_airflow
     smtp_server.clear()
     result, output = run_dag(env, "courtfeed__alert_hearings")
     mails = list(smtp_server.messages)
+    meta = sa.create_engine(f"sqlite:///{Path(migrated_airflow) / 'airflow.db'}")
+    with meta.connect() as conn:
+        xcoms = conn.execute(
+            sa.text("select task_id, map_index, value from xcom where dag_id = 'courtfeed__alert_hearings'")
+        ).all()
+    meta.dispose()
     yield {
         "result": result,
         "output": output,
+        "xcoms": {(r.task_id, r.map_index): str(r.value) for r in xcoms},
         "mails": mails,
         "logs": logs,
         "started": started,
@@ -185,6 +192,10 @@ def test_no_row_value_or_secret_in_any_log(rejected_run):
     ]
     texts = {str(p): p.read_text(encoding="utf-8", errors="replace") for p in files}
     texts["dag.test output"] = rejected_run["output"]
+    # what the tasks handed each other (XCom): counts and references, never a cell
+    xcoms = rejected_run["xcoms"]
+    assert {"file.read", "file.map", "file.load"} <= {task for task, _index in xcoms}
+    texts |= {f"xcom {task}[{index}]": value for (task, index), value in xcoms.items()}
     # dag.test() runs the tasks in its own process and their logs go to its output, not to files;
     # the task logs must be in what is scanned, or a clean scan proves nothing
     everything = "".join(texts.values())
