@@ -157,7 +157,7 @@ def task_log(af, run_id: str, task_id: str) -> str:
         f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{tis['try_number']}",
         params={"map_index": 0, "full_content": True},
     )
-    return str(log.get("content"))
+    return json.dumps(log.get("content"))
 
 
 def test_edited_xcoms_move_load_and_remove_nothing_outside_the_profile(live):
@@ -185,7 +185,10 @@ def test_edited_xcoms_move_load_and_remove_nothing_outside_the_profile(live):
     assert b_file.exists() and (live["precious"] / "keep.txt").exists()
     assert [p.name for p in (base / "a" / "archive").iterdir()] == ["metro_hearings_a.txt"]
     assert "is not in the profile's source folder" in task_log(af, run_id, "file.fetch")
-    assert "is not in the profile's source folder" in task_log(af, run_id, "file.finalize")
+    # finalize looks at the staging folder first: that is what it names
+    assert f"refused: its staging folder '{precious}' is not one of the profile's" in task_log(
+        af, run_id, "file.finalize"
+    )
 
     # The map's payload: agency B, forced past the duplicate check, a fresh upload id. load cleared.
     mapped = xcom(af, run_id, "file.map", 0)

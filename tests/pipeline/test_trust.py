@@ -182,10 +182,14 @@ def test_fields_an_older_payload_lacks_are_taken_from_the_profile(staged):
     assert (work.timezone, work.profile, work.source) == ("America/Chicago", "feed_a", "sftp_a:/drop/a")
 
 
-def test_a_payload_that_is_not_one_is_refused(staged):
+@pytest.mark.parametrize("data", [{"name": "h.txt"}, "h.txt", ["h.txt"], {"upload_id": 1, "size": "big"}])
+def test_a_payload_that_is_not_one_is_refused(staged, data):
     root, _delivery = staged
     with pytest.raises(PayloadRefused, match="it is not a file payload"):
-        trusted_work({"name": "h.txt"}, sftp_profile(), root)
+        trusted_work(data, sftp_profile(), root)
+    if not isinstance(data, dict):
+        with pytest.raises(PayloadRefused, match="it is not a file payload"):
+            delivery_key(sftp_profile(), data)
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,8 @@ def delivery_key(profile: Profile, work: dict) -> str:
     Checked on the names alone, before object-storage staging pulls (and first empties) that
     folder on this machine.
     """
+    if not isinstance(work, dict):
+        raise _refuse(profile, "it is not a file payload")
     folder = Path(str(work.get("delivery_dir") or work.get("workdir") or ""))
     if folder.parent.name != profile.name or folder.name in ("", ".", ".."):
         raise _refuse(profile, f"its staging folder {_shown(str(folder))} is not one of the profile's")
@@ -183,7 +185,7 @@ def trusted_work(data: dict, profile: Profile, staging_root: Path, engine=None) 
     """
     try:
         work = FileWork.from_dict(data)
-    except (TypeError, ValueError) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:
         raise _refuse(profile, f"it is not a file payload ({type(exc).__name__})") from None
     for key, expected in profile_fields(profile).items():
         if key in data and data[key] != expected:
