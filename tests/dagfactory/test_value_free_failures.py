@@ -42,6 +42,13 @@ def _pyarrow(target: str) -> Callable[[], object]:
     return cast
 
 
+def _pyarrow_time():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.strptime(pa.array([VALUE]), format="%I:%M %p", unit="s")
+
+
 def _overflow():
     import pyarrow as pa
 
@@ -89,6 +96,7 @@ LIBRARY_ERRORS = {
     "pyarrow timestamp cast": _pyarrow("timestamp"),
     "pyarrow decimal cast": _pyarrow("decimal"),
     "pyarrow integer overflow": _overflow,
+    "pyarrow time parse": _pyarrow_time,
     "pandas date parse": _pandas_date,
     "pandas number parse": _pandas_number,
     "utf-8 decode": _decode,
@@ -167,25 +175,46 @@ def test_a_library_error_quoting_a_value_reaches_no_reader(tmp_path, target, cap
         assert conn.execute(sa.text("select status from uploads")).scalar() == "failed"
 
 
+PHONE = "+13125550142"
+DATABASE_ERRORS = {  # statement (the planted value as :v), what the task's error says of it
+    "check constraint DETAIL": (
+        "insert into t values (:v)",
+        VALUE,
+        "IntegrityError (SQLSTATE 23514, table t, constraint t_name_check)",
+    ),
+    "cast to date": ("select cast(:v as date)", VALUE, "DataError (SQLSTATE 22007)"),
+    "cast to time": ("select cast(:v as time)", VALUE, "DataError (SQLSTATE 22007)"),
+    "cast to timestamp": ("select cast(:v as timestamptz)", VALUE, "DataError (SQLSTATE 22007)"),
+    "cast to boolean": ("select cast(:v as boolean)", VALUE, "DataError (SQLSTATE 22P02)"),
+    "integer overflow": ("select cast(:v as integer)", PHONE, "DataError (SQLSTATE 22003)"),
+}
+
+
 @pytest.mark.integration
-def test_a_database_error_with_a_detail_names_the_schema_not_the_row(
-    tmp_path, target, caplog, capsys, pg_url
+@pytest.mark.parametrize("statement, planted, said", DATABASE_ERRORS.values(), ids=DATABASE_ERRORS.keys())
+def test_a_database_error_quoting_a_value_names_the_schema_not_the_row(
+    tmp_path, target, caplog, capsys, pg_url, statement, planted, said
 ):
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
-        conn.execute(sa.text("create table t (name text check (name <> :v))".replace(":v", f"'{VALUE}'")))
+        conn.execute(sa.text(f"create table t (name text check (name <> '{VALUE}'))"))
 
-    def insert(_work):
-        with engine.begin() as conn:  # CheckViolation, DETAIL: Failing row contains (Jane Q Victim 1980).
-            conn.execute(sa.text("insert into t values (:name)"), {"name": VALUE})
+    def run(_work):
+        with engine.begin() as conn:  # e.g. DETAIL: Failing row contains (Jane Q Victim 1980).
+            conn.execute(sa.text(statement), {"v": planted})
 
+    with pytest.raises(sa.exc.DBAPIError) as original:
+        run(None)
+    assert planted in str(original.value)
     with pytest.raises(ValueFreeError) as failed:
-        tasks._guarded("load", [payload(tmp_path)], insert, load=True)
+        tasks._guarded("load", [payload(tmp_path)], run, load=True)
     engine.dispose()
     err = failed.value
-    assert "IntegrityError (SQLSTATE 23514, table t, constraint t_name_check)" in str(err)
+    assert f"load failed for hearings.txt (upload u-1): {said}" in str(err)
     found = {
-        where: text for where, text in what_a_user_reads(err, target, caplog, capsys).items() if VALUE in text
+        where: text
+        for where, text in what_a_user_reads(err, target, caplog, capsys).items()
+        if planted in text
     }
     assert not found
 
