@@ -235,9 +235,10 @@ def _fail(stage: str, work, failure: BaseException):
 
     if not isinstance(failure, Exception):
         raise failure
-    raise ValueFreeError(
-        f"{stage} failed for {work.name} (upload {work.upload_id}): {failure_text(failure)}"
-    ) from None
+    text = failure_text(failure)
+    for said in (f"upload {work.upload_id}: ", f"{stage} failed: "):  # load_stage's own words
+        text = text.removeprefix(said)
+    raise ValueFreeError(f"{stage} failed for {work.name} (upload {work.upload_id}): {text}") from None
 
 
 def _guarded(stage: str, works: list, run, *, load: bool = False) -> list[dict]:
