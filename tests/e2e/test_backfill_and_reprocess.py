@@ -19,8 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from tests.e2e.feeds import include_with, target_connection_json
-from tests.e2e.live_airflow import start_live_airflow
+from tests.e2e.conftest import SHARED_SFTP_CONN
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = (
@@ -37,16 +36,13 @@ def part(first: int, last: int) -> bytes:
 
 
 @pytest.fixture
-def live(tmp_path: Path, sshd, postgres, pg_url: str):
-    user = next(u for u, acc in sshd.users.items() if acc.private_key)
-    drop = sshd.drop_dir(user) / "nightly"
-    subprocess.run(["rm", "-rf", str(drop)], check=True)
-    sshd.put_file(user, "nightly/.keep", b"")
+def live(shared_airflow):
+    drop = shared_airflow.drop("nightly")
     profile = {
         "name": "nightly_hearings",
         "agency": "metro-county",
         "source": {
-            "connection": "sftp_live",
+            "connection": SHARED_SFTP_CONN,
             "directory": str(drop),
             "keywords": ["hearings"],
             "min_age_seconds": 0,
@@ -61,26 +57,25 @@ def live(tmp_path: Path, sshd, postgres, pg_url: str):
         "enabled": False,
         "after_load": "keep",
     }
-    include = include_with(tmp_path, profile)
-    meta = postgres.create_database("airflow_live_meta")
-    env = {
-        "COURTFEED_INCLUDE": str(include),
-        "COURTFEED_STAGING": str(tmp_path / "staging"),
-        "AIRFLOW_CONN_SFTP_LIVE": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(pg_url),
+    shared_airflow.add_profile(profile)
+    yield {
+        "airflow": shared_airflow.airflow,
+        "sshd": shared_airflow.sshd,
+        "user": shared_airflow.user,
+        "drop": drop,
+        "pg_url": shared_airflow.target_url,
     }
-    airflow = start_live_airflow(tmp_path / "airflow", meta, env)
-    try:
-        yield {"airflow": airflow, "sshd": sshd, "user": user, "drop": drop, "pg_url": pg_url}
-    finally:
-        airflow.stop()
-        postgres.drop_database("airflow_live_meta")
+    shared_airflow.pause(DAG_ID)
 
 
 def uploads(pg_url: str) -> list:
+    """This profile's uploads (the target is shared with the other tests of the live Airflow)."""
     with sa.create_engine(pg_url).connect() as conn:
         return conn.execute(
-            sa.text("select path, status, run_id, forced from uploads order by started_at")
+            sa.text(
+                "select path, status, run_id, forced from uploads where profile = 'nightly_hearings'"
+                " order by started_at"
+            )
         ).all()
 
 
@@ -115,7 +110,9 @@ def test_missed_night_backfilled_exactly_once_then_reprocessed(live):
     assert loaded == ["metro_hearings_a.txt", "metro_hearings_b.txt"]  # not today's: outside the night
     assert all(r.run_id.startswith("backfill") for r in rows)
     with sa.create_engine(live["pg_url"]).connect() as conn:
-        events_after_backfill = conn.execute(sa.text("select count(*) from event")).scalar()
+        events_after_backfill = conn.execute(
+            sa.text("select count(*) from event where agency = 'metro-county'")
+        ).scalar()
     assert events_after_backfill > 0
 
     # The same backfill again loads nothing new.

@@ -11,7 +11,6 @@ deleted, nothing outside the staging root is removed.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -21,8 +20,7 @@ import sqlalchemy as sa
 import yaml
 
 from courtfeed.cli.airflow_api import AirflowApiError
-from tests.e2e.feeds import target_connection_json
-from tests.e2e.live_airflow import start_live_airflow
+from tests.e2e.conftest import SHARED_SFTP_CONN
 
 REPO = Path(__file__).resolve().parents[2]
 HEARINGS = (
@@ -38,27 +36,22 @@ def part(first: int, last: int) -> bytes:
 
 
 @pytest.fixture
-def live(tmp_path: Path, sshd, postgres, pg_url: str):
+def live(shared_airflow, tmp_path: Path):
     from courtfeed.config.template import Template
     from courtfeed.pipeline.run import ingest
 
-    user = next(u for u, acc in sshd.users.items() if acc.private_key)
-    base = sshd.drop_dir(user) / "tamper"
-    subprocess.run(["rm", "-rf", str(base)], check=True)
+    sshd, user = shared_airflow.sshd, shared_airflow.user
+    base = shared_airflow.drop("tamper")
     old = time.time() - 3600
     sshd.put_file(user, "tamper/a/metro_hearings_a.txt", part(1, 31), mtime=old)
     b_file = sshd.put_file(user, "tamper/b/metro_hearings_b.txt", part(101, 131), mtime=old)
-    include = tmp_path / "include"
-    (include / "profiles").mkdir(parents=True)
-    (include / "templates").mkdir()
     template = yaml.safe_load((REPO / "include" / "templates" / "metro_hearings.yaml").read_text())
     template.update(name="hearings_all", method="replace_all")
-    (include / "templates" / "hearings_all.yaml").write_text(yaml.safe_dump(template))
     profile = {
         "name": "tamper_a",
         "agency": "agency-a",
         "source": {
-            "connection": "sftp_tamper",
+            "connection": SHARED_SFTP_CONN,
             "directory": str(base / "a"),
             "keywords": ["hearings"],
             "min_age_seconds": 0,
@@ -74,25 +67,28 @@ def live(tmp_path: Path, sshd, postgres, pg_url: str):
         "archive_directory": str(base / "a" / "archive"),
         "retries": 0,
     }
-    (include / "profiles" / "tamper_a.yaml").write_text(yaml.safe_dump(profile))
+    shared_airflow.add_profile(profile, {"hearings_all": template})
+    pg_url = shared_airflow.target_url
     # agency-b's records, loaded by its own feed from its own folder
     ingest(b_file, Template.model_validate(template), pg_url, agency="agency-b", profile="tamper_b")
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "keep.txt").write_text("a worker's file")
-    meta = postgres.create_database("airflow_tamper_meta")
-    env = {
-        "COURTFEED_INCLUDE": str(include),
-        "COURTFEED_STAGING": str(tmp_path / "staging"),
-        "AIRFLOW_CONN_SFTP_TAMPER": sshd.airflow_connection_json(user),
-        "AIRFLOW_CONN_COURTFEED_TARGET": target_connection_json(pg_url),
+    yield {
+        "airflow": shared_airflow.airflow,
+        "base": base,
+        "b_file": b_file,
+        "pg_url": pg_url,
+        "precious": precious,
+        "staging": shared_airflow.staging,
     }
-    airflow = start_live_airflow(tmp_path / "airflow", meta, env)
-    try:
-        yield {"airflow": airflow, "base": base, "b_file": b_file, "pg_url": pg_url, "precious": precious}
-    finally:
-        airflow.stop()
-        postgres.drop_database("airflow_tamper_meta")
+    shared_airflow.pause(DAG_ID)
+
+
+def mtime_of(path: Path) -> str:
+    from courtfeed.sources.base import utc_from_timestamp
+
+    return utc_from_timestamp(path.stat().st_mtime).isoformat()
 
 
 def agency_b(pg_url: str) -> tuple:
@@ -173,7 +169,7 @@ def test_edited_xcoms_move_load_and_remove_nothing_outside_the_profile(live):
     # The listing names B's file; the load's payload points finalize at B's file and at a folder
     # on the worker. fetch and finalize cleared.
     listed = xcom(af, run_id, "list_new_files")
-    b_listed = {**listed[0], "path": str(b_file)}
+    b_listed = {**listed[0], "path": str(b_file), "size": b_file.stat().st_size, "mtime": mtime_of(b_file)}
     edit_xcom(af, run_id, "list_new_files", [b_listed])
     loaded = xcom(af, run_id, "file.load", 0)
     precious = str(live["precious"])
@@ -181,8 +177,9 @@ def test_edited_xcoms_move_load_and_remove_nothing_outside_the_profile(live):
         af, run_id, "file.load", [{**w, "path": str(b_file), "delivery_dir": precious} for w in loaded], 0
     )
     states = clear_and_wait(af, run_id, "file.fetch", "file.finalize")
-    assert states == {"file.fetch": "failed", "file.finalize": "failed"}
     assert b_file.exists() and (live["precious"] / "keep.txt").exists()
+    assert not list(live["staging"].rglob(b_file.name))  # B's file was not even downloaded
+    assert states == {"file.fetch": "failed", "file.finalize": "failed"}
     assert [p.name for p in (base / "a" / "archive").iterdir()] == ["metro_hearings_a.txt"]
     assert "is not in the profile's source folder" in task_log(af, run_id, "file.fetch")
     # finalize looks at the staging folder first: that is what it names
