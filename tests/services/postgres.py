@@ -30,6 +30,7 @@ from tests.services._process import (
 
 ADMIN_USER = "courtfeed"
 DEFAULT_DATABASE = "courtfeed"
+MAX_PREPARED_TRANSACTIONS = 100
 
 
 def find_pg_bin() -> Path:
@@ -223,7 +224,12 @@ def start_postgres(start_timeout: int = 30, durable: bool = False) -> PostgresSe
         # Durability is pointless for throwaway test data and costs seconds per test, except for
         # a server a test crashes on purpose: with synchronous_commit=off an immediate shutdown
         # loses commits the client was already told about, as no production server would.
-        options = f"-p {service.port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        # max_prepared_transactions: the loader's parallel path prepares one transaction per
+        # entity connection (target/parallel.py); 0, PostgreSQL's default, turns it off.
+        options = (
+            f"-p {service.port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=200"
+            f" -c max_prepared_transactions={MAX_PREPARED_TRANSACTIONS}"
+        )
         if not durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         started = _as_postgres(

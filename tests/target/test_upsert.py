@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from courtfeed.target.created import created_ids
 from courtfeed.target.ledger import start_upload
 from courtfeed.target.schema import entity_table
-from courtfeed.target.upsert import LoadCounts, Loader, created_ids, natural_keys, records_table
+from courtfeed.target.upsert import LoadCounts, Loader, natural_keys, records_table
 
 AGENCY = "metro-county"
 
@@ -349,17 +350,17 @@ def test_many_batches_in_one_transaction(engine):
 
 # --- PostgreSQL bulk path -------------------------------------------------------------------
 def test_postgres_loads_through_copy(pg_url, monkeypatch):
-    import courtfeed.target.upsert as loader_module
+    import courtfeed.target.stage as stage_module
     from courtfeed.target.db import engine_for, migrate
 
     copies = []
-    original = loader_module._ArrowCsvStream
+    original = stage_module.ArrowCsvStream
 
     def counting_stream(tables):
         copies.append(1)
         return original(tables)
 
-    monkeypatch.setattr(loader_module, "_ArrowCsvStream", counting_stream)
+    monkeypatch.setattr(stage_module, "ArrowCsvStream", counting_stream)
     engine = engine_for(pg_url)
     migrate(engine)
     size = 200_000

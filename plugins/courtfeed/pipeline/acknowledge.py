@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from json.encoder import encode_basestring_ascii
 from pathlib import Path
@@ -22,8 +22,10 @@ from courtfeed.pipeline.reject_log import StoredRejects, read_rejects
 from courtfeed.pipeline.work import FileWork
 from courtfeed.rejects import describe_more
 from courtfeed.status import LOADED
+from courtfeed.target.created import IdLines
 
 IDS_PER_WRITE = 10_000
+ID_SEPARATOR = b",\n      "  # between the ids of one entity, as json.dumps(indent=2) would put them
 # Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV Injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Bytes of the delivered file's name kept in an acknowledgement's name: with ".<upload id>",
@@ -84,19 +86,30 @@ def _write_json(path: Path, ack: dict, created_ids: Callable[[str], Iterable[str
     entities = list(ack.get("counts") or {})
     ack = {k: v for k, v in ack.items() if k != "created_ids"}
     body = json.dumps(ack, indent=2, default=str)
-    with path.open("w", encoding="utf-8") as fh:
-        fh.write(body[: body.rindex("}")].rstrip() + ',\n  "created_ids": {')
+    with path.open("wb") as fh:
+        fh.write((body[: body.rindex("}")].rstrip() + ',\n  "created_ids": {').encode())
         for i, entity in enumerate(entities):
-            fh.write(("," if i else "") + f"\n    {json.dumps(entity)}: [")
-            ids = iter(created_ids(entity))
-            separator = "\n      "
-            # In blocks, quoted by json's C encoder (json.dumps of a str): a write and a dumps
-            # per id took longer than reading the ids from the database.
-            while block := list(islice(ids, IDS_PER_WRITE)):
-                fh.write(separator + ",\n      ".join(map(encode_basestring_ascii, block)))
-                separator = ",\n      "
-            fh.write("\n    ]")
-        fh.write("\n  }\n}")
+            fh.write((("," if i else "") + f"\n    {json.dumps(entity)}: [").encode())
+            ids = created_ids(entity)
+            items = ids.json_items(ID_SEPARATOR) if isinstance(ids, IdLines) else _json_items(ids)
+            written = False
+            for block in items:
+                if not written:
+                    fh.write(b"\n      ")
+                    written = True
+                fh.write(block)
+            fh.write(b"\n    ]")
+        fh.write(b"\n  }\n}")
+
+
+def _json_items(ids: Iterable[str]) -> Iterator[bytes]:
+    # In blocks, quoted by json's C encoder (json.dumps of a str): a write and a dumps per id
+    # took longer than reading the ids from the database.
+    ids = iter(ids)
+    separator = b""
+    while block := list(islice(ids, IDS_PER_WRITE)):
+        yield separator + ",\n      ".join(map(encode_basestring_ascii, block)).encode()
+        separator = ID_SEPARATOR
 
 
 def write_acknowledgement(

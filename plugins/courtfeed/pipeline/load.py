@@ -1,17 +1,22 @@
-"""Stage 4, load: records, rejects and the ledger row of a file in ONE transaction.
+"""Stage 4, load: records, rejects and the ledger row of a file, committed as one.
 
 A crash anywhere leaves either the whole file loaded and recorded, or nothing; a file that
 ends rejected or failed still gets its ledger row (in a transaction of its own), so every
-file that was picked up is accounted for.
+file that was picked up is accounted for. On PostgreSQL with prepared transactions the
+entities load in parallel, one connection each, and the ledger row's commit decides for all
+of them (target/branches.py); elsewhere everything is one transaction on one connection.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from itertools import islice
+from pathlib import Path
 
+from sqlalchemy import Connection, select
 from sqlalchemy.engine import Engine
 
 from courtfeed import progress
@@ -24,7 +29,10 @@ from courtfeed.pipeline.work import FileWork
 from courtfeed.privacy import ValueFreeError, value_free
 from courtfeed.status import LOADED, Status
 from courtfeed.target import ledger
-from courtfeed.target.upsert import Loader, created_ids
+from courtfeed.target.branches import Branches, connections_for, lock_upload, settle_prepared
+from courtfeed.target.created import IdLines, created_ids
+from courtfeed.target.schema import uploads, utc_now
+from courtfeed.target.upsert import Loader
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,10 @@ CREATED_IDS_KEPT = 10_000  # per entity, in the command line's JSON; the acknowl
 
 class _AlreadyLoaded(Exception):
     """Raised inside the load transaction to roll it back when another run loaded the file."""
+
+
+class _LoadedBefore(Exception):
+    """Raised inside the load transaction when an earlier attempt of this upload committed."""
 
 
 def _ledger_fields(work: FileWork) -> dict:
@@ -80,59 +92,14 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
             work.end(Status.REJECTED, reason)
     if work.ended:
         return record_ended(engine, work)
-    counts: dict[str, dict[str, int]] = {}
     try:
-        with engine.begin() as conn:
-            ledger.discard_failed_attempt(conn, work.upload_id)
-            # The definitive exactly-once check: under a lock on the file, inside the load's own
-            # transaction, so two runs racing for one file (a backfill beside a scheduled run)
-            # cannot both load it.
-            ledger.lock_file(conn, work.profile, work.path)
-            earlier = (
-                None
-                if work.forced or not work.sha256
-                else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
-            )
-            if earlier:
-                raise _AlreadyLoaded(earlier["id"])
-            ledger.start_upload(conn, **_ledger_fields(work))
-            loader = Loader(
-                conn,
-                work.agency,
-                work.upload_id,
-                template.name,
-                touch_unchanged=template.method != "update_by_fields",
-            )
-            for entity in template.entities:
-                total = (work.counts.get(entity) or {}).get("records")
-                progress.rows(f"load {entity}s", 0, total)
-                # One COPY and one set-based upsert per entity for the whole file.
-                c = loader.load_table(entity, iter_record_batches(records_file(work, entity)))
-                kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
-                counts[entity] = c.as_dict()
-                progress.rows(f"load {entity}s", total or 0, total)
-            if template.method in ("replace_all", "replace_template"):
-                scope = "all" if template.method == "replace_all" else "template"
-                for entity in template.entities:
-                    counts[entity]["deleted"] = loader.replace(entity, scope)
-            rejects = read_rejects(work)
-            status = Status.PARTIAL if work.rows_rejected else Status.LOADED
-            message = work.message or (
-                f"{work.rows_rejected} rows rejected" if work.rows_rejected else "all rows loaded"
-            )
-            ledger.finish_upload(
-                conn,
-                work.upload_id,
-                status=status,
-                message=message,
-                rows_read=work.rows_read,
-                rows_loaded=work.rows_mapped,
-                rows_excluded=work.rows_excluded,
-                rows_rejected=work.rows_rejected,
-                counts=counts,
-                rejects=rejects.kept,
-                rejects_more=rejects.more,
-            )
+        status, message, counts = _load(work, template, engine)
+    except _LoadedBefore as exc:
+        # Killed after its commit: the records are in, and the ledger says how it went.
+        row = exc.args[0]
+        work.status, work.message = Status(row["status"]), row["message"]
+        work.counts, work.created_ids = json.loads(row["counts"] or "{}"), {}
+        return work
     except _AlreadyLoaded as exc:
         work.end(Status.DUPLICATE, f"same content as upload {exc.args[0]}, already loaded; not loaded again")
         return record_ended(engine, work)
@@ -150,10 +117,141 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
     return work
 
 
-def iter_created_ids(engine: Engine, work: FileWork, entity: str) -> Iterator[str]:
-    """The ids of the records of ``entity`` this upload created, streamed from the target."""
+def _load(work: FileWork, template: Template, engine: Engine) -> tuple[Status, str, dict]:
+    """The ledger row and the records; committed when it returns."""
+    entities = list(template.entities)
+    branches = Branches(engine, work.upload_id, connections_for(engine, len(entities)))
+    for leftover in Path(work.workdir).glob("created.*.ids.part"):
+        leftover.unlink()
+    conn = engine.connect()
+    transaction = conn.begin()
+    try:
+        _claim(conn, engine, work)
+        captured: set[str] = set()
+        now = utc_now()  # one timestamp for every record the upload writes
+        jobs = {entity: _entity_job(work, template, entity, now, captured) for entity in entities}
+        if branches.connections > 1:
+            counts = branches.run(jobs)
+        else:
+            counts = {entity: job(conn) for entity, job in jobs.items()}
+        kill_point("prepared", work.name)  # fault tests: die with every branch prepared
+        rejects = read_rejects(work)
+        status = Status.PARTIAL if work.rows_rejected else Status.LOADED
+        message = work.message or (
+            f"{work.rows_rejected} rows rejected" if work.rows_rejected else "all rows loaded"
+        )
+        ledger.finish_upload(
+            conn,
+            work.upload_id,
+            status=status,
+            message=message,
+            rows_read=work.rows_read,
+            rows_loaded=work.rows_mapped,
+            rows_excluded=work.rows_excluded,
+            rows_rejected=work.rows_rejected,
+            counts=counts,
+            rejects=rejects.kept,
+            rejects_more=rejects.more,
+        )
+    except BaseException:
+        transaction.rollback()
+        branches.rollback()
+        conn.close()
+        raise
+    try:
+        # The decision. Should the commit itself fail, nobody knows whether it happened: the
+        # prepared branches stay for settle_prepared, which asks the ledger.
+        transaction.commit()
+    finally:
+        conn.close()
+    kill_point("committed", work.name)  # fault tests: die between the decision and the branches
+    branches.commit()
+    for entity in captured:
+        _ids_part(work, entity).replace(created_ids_file(work, entity))
+    return status, message, counts
+
+
+def _claim(conn: Connection, engine: Engine, work: FileWork) -> None:
+    """Take the file for this load: the locks, leftovers settled, the checks, the ledger row."""
+    ledger.discard_failed_attempt(conn, work.upload_id)
+    # The definitive exactly-once check: under a lock on the file, inside the load's own
+    # transaction, so two runs racing for one file (a backfill beside a scheduled run)
+    # cannot both load it.
+    ledger.lock_file(conn, work.profile, work.path)
+    lock_upload(conn)(work.upload_id)
+    settle_prepared(engine, own_upload=work.upload_id)
+    before = conn.execute(
+        select(uploads.c.status, uploads.c.message, uploads.c.counts).where(uploads.c.id == work.upload_id)
+    ).first()
+    if before is not None and before.status in LOADED:
+        raise _LoadedBefore(dict(before._mapping))
+    earlier = (
+        None
+        if work.forced or not work.sha256
+        else ledger.upload_with_same_content(conn, work.profile, work.path, work.sha256, work.member)
+    )
+    if earlier:
+        raise _AlreadyLoaded(earlier["id"])
+    ledger.start_upload(conn, **_ledger_fields(work))
+
+
+def _entity_job(
+    work: FileWork, template: Template, entity: str, now: datetime, captured: set[str]
+) -> Callable[[Connection], dict[str, int]]:
+    """Load one entity's records on a connection: one COPY and one set-based statement."""
+
+    def job(conn: Connection) -> dict[str, int]:
+        loader = Loader(
+            conn,
+            work.agency,
+            work.upload_id,
+            template.name,
+            touch_unchanged=template.method != "update_by_fields",
+            now=now,
+            created_ids_to=lambda name: _ids_part(work, name),
+        )
+        total = (work.counts.get(entity) or {}).get("records")
+        progress.rows(f"load {entity}s", 0, total)
+        counts = loader.load_table(entity, iter_record_batches(records_file(work, entity)))
+        kill_point("load", work.name)  # fault tests: die with the COPY uncommitted
+        if template.method in ("replace_all", "replace_template"):
+            counts.deleted = loader.replace(entity, "all" if template.method == "replace_all" else "template")
+        progress.rows(f"load {entity}s", total or 0, total)
+        captured.update(loader.ids_written)
+        return counts.as_dict()
+
+    return job
+
+
+def created_ids_file(work: FileWork, entity: str) -> Path:
+    """The ids of the records of ``entity`` this upload created, written while they were."""
+    return Path(work.workdir) / f"created.{entity}.ids"
+
+
+def _ids_part(work: FileWork, entity: str) -> Path:
+    return work.staging(f"created.{entity}.ids.part")
+
+
+def iter_created_ids(engine: Engine, work: FileWork, entity: str) -> Iterable[str]:
+    """The ids of the records of ``entity`` this upload created: the file the load wrote, or
+    else read back from the target."""
+    path = created_ids_file(work, entity)
+    if path.exists():
+        return IdLines.open(path)
+    return _read_back(engine, work.upload_id, entity)
+
+
+def _read_back(engine: Engine, upload_id: str, entity: str) -> Iterable[str]:
     with engine.connect() as conn:
-        yield from created_ids(conn, entity, work.upload_id)
+        ids = created_ids(conn, entity, upload_id)
+        if isinstance(ids, IdLines):
+            return ids  # spooled: the connection is not needed any more
+    return _streamed(engine, upload_id, entity)
+
+
+def _streamed(engine: Engine, upload_id: str, entity: str) -> Iterator[str]:
+    with engine.connect() as conn:
+        yield from created_ids(conn, entity, upload_id)
 
 
 def created_ids_of(
