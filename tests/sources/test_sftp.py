@@ -346,3 +346,55 @@ def test_finalize_repeated_after_the_file_was_moved_succeeds(
         "metro_hearings_a.txt.01234567.ack.json",
         "metro_hearings_a.txt.01234567.rejects.csv",
     ]  # delivered by both attempts, under the same names
+
+
+def test_download_returns_the_sha256_of_a_file_bigger_than_the_reads_in_flight(
+    sshd, sftp_conn, password_drop, tmp_path: Path
+):
+    import hashlib
+
+    # Several MiB: many reads of the server's largest size, arriving in any order.
+    payload = os.urandom(9 * 1024 * 1024 + 12345)
+    sshd.put_file(PASSWORD_USER, "in/big.bin", payload)
+    with SftpSource(sftp_conn) as source:
+        digest = source.download(str(password_drop / "in" / "big.bin"), tmp_path / "big.bin")
+    assert (tmp_path / "big.bin").read_bytes() == payload
+    assert digest == hashlib.sha256(payload).hexdigest()
+
+
+def test_a_copy_that_differs_from_what_arrived_is_refused(
+    sshd, sftp_conn, password_drop, tmp_path: Path, monkeypatch
+):
+    from courtfeed.sources import sftp_download
+
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n" * 1000)
+    real = sftp_download.download
+
+    def corrupting(*args):
+        received = real(*args)
+        local = args[3]
+        data = bytearray(local.read_bytes())
+        data[100] ^= 0x01  # one bit flipped on its way to the disk
+        local.write_bytes(bytes(data))
+        return received
+
+    monkeypatch.setattr(sftp_download, "download", corrupting)
+    with pytest.raises(SourceError) as caught, SftpSource(sftp_conn) as source:
+        source.download(str(password_drop / "in" / "a.csv"), tmp_path / "a.csv")
+    assert "does not match what the server sent" in str(caught.value)
+    assert caught.value.transient is True  # downloaded again by the retry
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_the_parallel_download_verifies_the_pinned_host_key(sshd, password_drop, monkeypatch, tmp_path):
+    from courtfeed.sources import sftp_download
+
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a")
+    conn = sshd.airflow_connection(PASSWORD_USER, host_key=sshd.wrong_host_key)
+    conn_id = set_connection(monkeypatch, "sftp_other_key", conn)
+    with pytest.raises(SourceError) as caught:
+        sftp_download.download(
+            conn_id, False, str(password_drop / "in" / "a.csv"), tmp_path / "a.csv", lambda *_: None
+        )
+    assert "host key does not match" in str(caught.value)
+    assert not (tmp_path / "a.csv").exists()

@@ -139,9 +139,10 @@ def fetch_stage(
     if work.size is not None and work.mtime:  # still the file the listing saw (not a swapped link)
         listed = RemoteFile(work.path, work.size, datetime.fromisoformat(work.mtime))
     kill_point("download", work.name)  # fault tests: the SFTP server goes away mid-download
-    source.download(work.path, local, expected=listed)
+    digest = source.download(work.path, local, expected=listed)
     kill_point("fetch", work.name)  # fault tests: die with the download on disk, nothing recorded
-    work.sha256 = sha256_of(local)
+    # The SFTP source hashes what it receives and checks the copy against it; others do not.
+    work.sha256 = digest or sha256_of(local)
     works = unpack_delivery(
         work, max_unpacked_mb=max_unpacked_mb, pgp_private_key=private_key, pgp_passphrase=passphrase
     )

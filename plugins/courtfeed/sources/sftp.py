@@ -11,8 +11,8 @@ Two rules keep one agency's data from arriving under another's name:
 from __future__ import annotations
 
 import errno
+import hashlib
 import posixpath
-import shutil
 import stat
 import time
 from pathlib import Path
@@ -138,23 +138,49 @@ class SftpSource:
                 transient=True,
             )
 
-    def download(self, path: str, local: Path, expected: RemoteFile | None = None) -> None:
+    def download(self, path: str, local: Path, expected: RemoteFile | None = None) -> str:
         """Copy one regular file; with ``expected`` (the listing's entry), only if it is still that
         file. Checked on the path without following links, then again on the opened handle, so a
-        swap between the two checks is caught too."""
+        swap between the two checks is caught too. Returns the sha256 of the bytes received,
+        checked against the copy on disk, whose size must be the opened file's.
+
+        Through the provider's async hook (sources/sftp_download.py): many reads in flight."""
+        from courtfeed.sources import sftp_download
+
         local.parent.mkdir(parents=True, exist_ok=True)
-        what = f"download {path}"
-        self._same_file(path, self._call(what, self.sftp.lstat, path), expected, "at download")
+        opened: list[int] = []
+
+        def check(attr, when: str) -> None:
+            self._same_file(path, attr, expected, when)
+            opened.append(int(attr.st_size or 0))
+
         try:
-            with self._call(what, self.sftp.open, path, "rb") as remote:
-                opened = self._call(what, remote.stat)
-                self._same_file(path, opened, expected, "when opened")
-                remote.prefetch(int(opened.st_size or 0))
-                with local.open("wb") as out:
-                    self._call(what, shutil.copyfileobj, remote, out, COPY_CHUNK)
+            skip = bool(self.hook.no_host_key_check)  # the decision the paramiko hook was built with
+            received, digest = sftp_download.download(self.conn_id, skip, path, local, check)
+            self._verify(path, local, opened[-1], received, digest)
         except BaseException:
             local.unlink(missing_ok=True)
             raise
+        return digest
+
+    def _verify(self, path: str, local: Path, size: int, received: int, digest: str) -> None:
+        """The copy on disk is what the server sent: its size, and its sha256 read back."""
+        if received != size:
+            raise SourceError(
+                f"SFTP connection '{self.conn_id}': download {path}: {received} of {size} bytes "
+                "arrived (the file changed while it was downloaded); it is downloaded again later",
+                transient=True,
+            )
+        on_disk = hashlib.sha256()
+        with local.open("rb") as copy:
+            while block := copy.read(COPY_CHUNK):
+                on_disk.update(block)
+        if local.stat().st_size != size or on_disk.hexdigest() != digest:
+            raise SourceError(
+                f"SFTP connection '{self.conn_id}': download {path}: the copy on disk does not match "
+                "what the server sent (size or sha256 differ); it is downloaded again",
+                transient=True,
+            )
 
     def delete(self, path: str) -> None:
         self._call(f"delete {path}", self.sftp.remove, path)
