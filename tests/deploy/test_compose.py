@@ -265,6 +265,14 @@ def test_target_connection_resolves_to_the_target_service(resolved_compose):
     assert "healthcheck" in target
 
 
+def test_the_target_allows_prepared_transactions(resolved_compose):
+    """A load's entities commit together through prepared transactions (target/branches.py)."""
+    command = resolved_compose["services"]["courtfeed-target"]["command"]
+    assert command[0] == "postgres"
+    settings = dict(command[i + 1].split("=", 1) for i, arg in enumerate(command) if arg == "-c")
+    assert int(settings["max_prepared_transactions"]) >= 5
+
+
 def test_sftp_service_is_key_only_with_a_pinned_host_key(raw_compose, resolved_compose):
     raw = raw_compose["services"]["sftp"]
     assert not raw.get("environment"), "the drop box takes no passwords or settings by environment"
