@@ -114,3 +114,63 @@ def test_upgrading_a_0003_ledger_keeps_every_row(target_url):
     assert [dict(row) for row in after_rejects] == [dict(row) for row in before_rejects]
     assert len(after_rejects) == 300
     engine.dispose()
+
+
+def _entity_rows(engine) -> dict[str, list[tuple]]:
+    from sqlalchemy import select
+
+    from courtfeed.target.schema import ENTITY_TABLES
+
+    with engine.connect() as conn:
+        return {
+            name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
+            for name, table in ENTITY_TABLES.items()
+        }
+
+
+def test_byte_order_keys_keep_every_record_of_a_database_loaded_before_them(target_url):
+    """0005 on a database loaded under 0004: every record kept, as it was, and still found."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from courtfeed.target.schema import entity_table, utc_now
+    from courtfeed.target.upsert import Loader
+
+    engine = engine_for(target_url)
+    _upgrade_to(engine, "0004")
+    # Keys whose byte order and locale order differ (accents, case, digits after letters).
+    clients = [
+        {"reference": ref, "last_name": f"n{i}"}
+        for i, ref in enumerate(["Zoë", "zoe", "Éva", "eva", "D-10", "D-9"])
+    ]
+    contacts = [{"client_reference": "Éva", "channel": "email", "value": "eva@example.org"}]
+    for agency in ("metro-county", "north-county"):
+        with engine.begin() as conn:
+            loader = Loader(conn, agency, f"u-{agency}", "t")
+            assert loader.load("client", clients).created == len(clients)
+            assert loader.load("contact", contacts).created == 1
+    before = _entity_rows(engine)
+    assert len(before["client"]) == 2 * len(clients)
+
+    migrate(engine)
+    assert _entity_rows(engine) == before
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            collations = conn.exec_driver_sql(
+                "SELECT column_name, collation_name FROM information_schema.columns"
+                " WHERE table_name = 'client' AND column_name IN ('id', 'agency', 'natural_key', 'upload_id')"
+            ).all()
+        assert sorted(collations) == [("agency", "C"), ("id", "C"), ("natural_key", "C"), ("upload_id", "C")]
+
+    # The migrated records are found by their keys: loading them again changes nothing ...
+    with engine.begin() as conn:
+        again = Loader(conn, "metro-county", "u-again", "t").load("client", clients)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, len(clients))
+    assert _entity_rows(engine) == before
+    # ... and a key stays unique per agency.
+    table = entity_table("client")
+    now = utc_now()
+    row = {"agency": "metro-county", "natural_key": "Zoë", "upload_id": "u", "created_at": now}
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(table.insert().values(id="another", **row, updated_at=now))
+    engine.dispose()

@@ -99,6 +99,14 @@ def column_type(kind: str) -> TypeEngine:
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Keys compared byte by byte on PostgreSQL (COLLATE "C"): their indexes are filled and searched
+# without the locale's comparison on every step (a database initialised with en_US or even
+# C.UTF-8 compares text through strcoll). Equality, and so uniqueness, is the same under every
+# deterministic collation; only the order of these keys changes, and none is shown sorted to
+# anyone. SQLite compares bytes already.
+KEY_TEXT = Text().with_variant(Text(collation="C"), "postgresql")
+
+
 def _entity_table(entity: str) -> Table:
     name = TABLE_NAMES[entity]
     fields = stored_fields(entity)
@@ -108,11 +116,11 @@ def _entity_table(entity: str) -> Table:
     return Table(
         name,
         metadata,
-        Column("id", Text, primary_key=True),
-        Column("agency", Text, nullable=False),
-        Column("natural_key", Text, nullable=False),
+        Column("id", KEY_TEXT, primary_key=True),
+        Column("agency", KEY_TEXT, nullable=False),
+        Column("natural_key", KEY_TEXT, nullable=False),
         *(Column(f.name, column_type(f.kind)) for f in fields),
-        Column("upload_id", Text, nullable=False),
+        Column("upload_id", KEY_TEXT, nullable=False),
         Column("template", Text),
         Column("created_at", UtcDateTime, nullable=False),
         Column("updated_at", UtcDateTime, nullable=False),

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import BigInteger, Column, Connection, MetaData, Table, Text
+from sqlalchemy import BigInteger, Column, Connection, MetaData, Table
 
 COPY_BUFFER = 1 << 20
 
@@ -48,7 +48,7 @@ def stage_table(conn: Connection, entity: str, target: Table, names: list[str]) 
         name,
         MetaData(),
         Column("ord", BigInteger),
-        Column("natural_key", Text),
+        Column("natural_key", target.c.natural_key.type),  # the same collation as the table's
         *(Column(n, target.c[n].type) for n in names),
         prefixes=["UNLOGGED"] if postgres else ["TEMPORARY"],
     )
