@@ -91,6 +91,9 @@ def load_stage(work: FileWork, template: Template, engine: Engine) -> FileWork:
         if reason:
             work.end(Status.REJECTED, reason)
     if work.ended:
+        # Branches an earlier load left prepared (a duplicate of its file comes here) are
+        # settled now, not whenever the next load happens to run.
+        settle_prepared(engine)
         return record_ended(engine, work)
     try:
         status, message, counts = _load(work, template, engine)

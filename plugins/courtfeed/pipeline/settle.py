@@ -4,7 +4,8 @@ A task that raises records its own failed attempt (dagfactory/tasks.py), but one
 SIGKILLed (out of memory, a lost worker) or stopped on its last attempt writes nothing: the
 ledger would have no row (a killed fetch) or a row that still says "retried". The first means
 the file is fetched and killed again every cycle; the second that it is parked without anyone
-being told. The file group's teardown calls park_unsettled, which settles both as parked.
+being told. The file group's teardown calls park_unsettled, which settles both as parked, and
+first settles any load branches a killed load left prepared (target/branches.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from courtfeed.pipeline.load import record_ended
 from courtfeed.pipeline.work import FileWork
 from courtfeed.status import Status
 from courtfeed.target import ledger
+from courtfeed.target.branches import settle_prepared
 
 
 def parked_message(attempts: int) -> str:
@@ -32,6 +34,8 @@ def park_unsettled(engine: Engine, work: FileWork, attempts: int) -> str | None:
 
     ``work`` is the delivery as listed (path, size, mtime, run id), as fetch would start it.
     """
+    # A load killed between its prepared branches and their commit left them for this.
+    settle_prepared(engine)
     with engine.begin() as conn:
         # The same lock a load takes on the file: a load still committing is waited for.
         ledger.lock_file(conn, work.profile, work.path)
