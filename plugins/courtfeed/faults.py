@@ -2,7 +2,8 @@
 
 Off unless COURTFEED_FAULT_KILL, COURTFEED_FAULT_KILL_ALWAYS, COURTFEED_FAULT_FAIL or
 COURTFEED_FAULT_PAUSE is set, to a comma-separated list of ``point:file_name`` (points: download,
-fetch, read, validate, map, load, finalize).
+fetch, read, validate, map, load, prepared and committed (the load's two commit phases),
+finalize).
 
 - kill: the first time the process reaches a listed point for that file it leaves a marker in
   COURTFEED_FAULT_DIR and SIGKILLs itself, as an out-of-memory kill or a lost worker would; the

@@ -2,7 +2,9 @@
 seven files in one run, hit by nine faults, must end exactly like a clean run.
 
 - six files: the task process is SIGKILLed once in fetch, read, validate, map, load (with the
-  COPY sent and uncommitted) and finalize (after the remote side was done);
+  COPY sent and uncommitted) and finalize (after the remote side was done); two of them once
+  more in load, between the two phases of its commit: with every entity's branch prepared and
+  the ledger row not committed, and with the ledger row committed and the branches not yet;
 - the target PostgreSQL server is restarted (immediate mode) in the middle of one file's load
   (the file killed at fetch);
 - the SFTP server (sshd) is stopped when one file's download starts (the file killed at read),
@@ -40,6 +42,9 @@ HEARINGS = (
 )
 DAG_ID = "courtfeed__fault_matrix"
 KILLED = {"fetch": "f1", "read": "f2", "validate": "f3", "map": "f4", "load": "f5", "finalize": "f6"}
+# And between the phases of the load's commit (target/branches.py): f3 with its branches
+# prepared, f4 after its ledger row committed.
+KILLED |= {"prepared": "f3", "committed": "f4"}
 PG_RESTART, SSHD_STOP, BROKEN, ALWAYS_KILLED = "f1", "f2", "f9", "f7"  # f1 and f2 take two faults each
 PARKED = (BROKEN, ALWAYS_KILLED)
 VOLATILE = {"id", "upload_id", "created_at", "updated_at"}
@@ -128,7 +133,7 @@ def faults_env(tmp_path: Path, postgres, pg_url: str, smtp_server):
         user = next(u for u, acc in sshd.users.items() if acc.private_key)
         drop = sshd.drop_dir(user) / "in"
         old = time.time() - 3600
-        stems = [*KILLED.values(), ALWAYS_KILLED, BROKEN]
+        stems = [*dict.fromkeys(KILLED.values()), ALWAYS_KILLED, BROKEN]
         for index, stem in enumerate(stems):
             sshd.put_file(user, f"in/{name(stem)}", content(index), mtime=old)
         profile = {
