@@ -277,3 +277,30 @@ def test_one_transaction_where_prepared_transactions_are_off(tmp_path, monkeypat
     assert connections_for(sqlite, 4) == 1
     monkeypatch.setenv(branches.CONNECTIONS_ENV, "1")
     assert json.loads(json.dumps(settle_prepared(sqlite))) == {"committed": 0, "rolled_back": 0}
+
+
+def test_a_migration_settles_branches_left_behind_before_it_alters_their_tables(pg_url):
+    from alembic import command
+
+    from courtfeed.target.db import _alembic_config
+
+    # Without settling first, the ALTER TABLE would wait on the branch's locks for ever: give up
+    # after a while instead, so a broken migrate fails this test rather than hanging it.
+    engine = sa.create_engine(pg_url, connect_args={"options": "-c lock_timeout=30s"})
+    config = _alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    Branches(engine, "u-killed", 2).run(
+        {
+            "client": lambda c: c.exec_driver_sql(
+                "insert into client (id, agency, natural_key, upload_id, created_at, updated_at)"
+                " values ('i', 'metro', 'k', 'u-killed', now(), now())"
+            )
+        }
+    )  # prepared, and its loader gone before the decision
+    migrate(engine)
+    assert prepared(pg_url) == []
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from client").scalar() == 0
+    engine.dispose()

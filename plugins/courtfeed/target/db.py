@@ -140,6 +140,11 @@ def migrate(engine_or_url: Engine | str | URL) -> None:
     current, head = schema_revisions(engine)
     if current == head:
         return
+    if current is not None:
+        from courtfeed.target.branches import settle_prepared
+
+        # Branches a killed load left prepared hold locks an ALTER TABLE would wait on forever.
+        settle_prepared(engine)
     config = _alembic_config()
 
     with engine.connect().execution_options(**{SQLITE_BEGIN_IMMEDIATE: True}) as conn, conn.begin():
