@@ -8,7 +8,8 @@ edge of the index and are appended, not scattered.
 
 One statement's ids share a prefix made here: the milliseconds, the version and variant
 bits, and 26 random bits. The database appends the last 48 bits: a random offset plus the
-record's position in the stage table (``ord``), which is unique within the statement. Two
+record's position in the statement (PostgreSQL: its number in natural-key order, so ids and keys
+grow together; SQLite: its position in the stage table), unique within the statement. Two
 statements can only make the same id if they start in the same millisecond AND draw the
 same 26 random bits AND their offset ranges overlap; the primary key would refuse it, and
 the load be retried, rather than two records share an id.

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import BigInteger, Column, Connection, MetaData, Table
 
@@ -63,7 +64,7 @@ class ArrowCsvStream(io.RawIOBase):
 
     def __init__(self, tables: Iterator[pa.Table]):
         self._tables = tables
-        self._buffer = b""
+        self._buffer = memoryview(b"")
         self._options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
     def readable(self) -> bool:
@@ -74,13 +75,25 @@ class ArrowCsvStream(io.RawIOBase):
             table = next(self._tables, None)
             if table is None:
                 return 0
-            sink = io.BytesIO()
-            pacsv.write_csv(table, sink, self._options)
-            self._buffer = sink.getvalue()
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(_utc_text(table), sink, self._options)
+            self._buffer = memoryview(sink.getvalue())
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
+        self._buffer = self._buffer[size:]  # a view: the rest is not copied again
         return size
+
+
+def _utc_text(table: pa.Table) -> pa.Table:
+    """Time-zone-aware timestamps as ISO text with their offset: Arrow's CSV writer formats them
+    through the time zone database value by value (about 25x slower than this)."""
+    for position, column in enumerate(table.columns):
+        kind = column.type
+        if pa.types.is_timestamp(kind) and kind.tz is not None:
+            naive = column.cast(pa.timestamp(kind.unit, tz="UTC")).cast(pa.timestamp(kind.unit))
+            text = pc.binary_join_element_wise(naive.cast(pa.string()), "+00:00", "")
+            table = table.set_column(position, table.field(position).name, text)
+    return table
 
 
 def fill(conn: Connection, stage: Table, tables: Iterator[pa.Table]) -> None:

@@ -147,6 +147,15 @@ def records_table(entity: str, records: list[dict]) -> pa.Table:
     return pa.table(columns, schema=schema)
 
 
+@dataclass
+class Staged:
+    """One entity's records in their stage table, waiting for Loader.apply."""
+
+    entity: str
+    count: int
+    upsert: Upsert
+
+
 class Loader:
     """Writes one upload's records for one agency, in the caller's transaction."""
 
@@ -197,25 +206,34 @@ class Loader:
     def load_table(self, entity: str, source: pa.Table | Iterable[pa.RecordBatch | pa.Table]) -> LoadCounts:
         """Stage every record of ``source`` (one table, or batches of one schema) and upsert them
         with one statement."""
+        return self.apply(self.stage(entity, source))
+
+    def stage(self, entity: str, source: pa.Table | Iterable[pa.RecordBatch | pa.Table]) -> Staged | None:
+        """The first half of load_table: the records into a stage table (None: there were none).
+        The Python side of a load is here; apply() is the database's alone."""
         tables = as_tables(source)
         first = next(tables, None)
         while first is not None and first.num_rows == 0:
             first = next(tables, None)
         if first is None:
-            return LoadCounts()
+            return None
         names = self._check_fields(entity, set(first.column_names))
         target = entity_table(entity)
         stage = stage_table(self.conn, entity, target, names)
         stage.create(self.conn)
-        staged = self._fill_stage(entity, stage, names, chain(first, tables))
-        upsert = Upsert(
-            self.conn.dialect.name,
-            self.conn.dialect.identifier_preparer.quote,
-            target,
-            stage,
-            names,
-            self.touch_unchanged,
+        count = self._fill_stage(entity, stage, names, chain(first, tables))
+        quote = self.conn.dialect.identifier_preparer.quote
+        return Staged(
+            entity, count, Upsert(self.conn.dialect.name, quote, target, stage, names, self.touch_unchanged)
         )
+
+    def apply(self, staged: Staged | None) -> LoadCounts:
+        """The second half of load_table: one statement from the stage table into the entity's."""
+        if staged is None:
+            return LoadCounts()
+        entity, upsert = staged.entity, staged.upsert
+        if entity in self._written:
+            self.ids_written.discard(entity)  # its file would hold the first load's ids only
         if self.postgres:
             # Room to sort/hash a whole file's keys in memory, for this transaction only.
             self.conn.execute(select(func.set_config("work_mem", WORK_MEM, True)))
@@ -224,9 +242,9 @@ class Loader:
             created, updated = self._upsert_sqlite(upsert)
         # Not in a finally: after an error the caller rolls back, which drops it anyway, and a
         # DROP in an aborted PostgreSQL transaction would hide the real error.
-        stage.drop(self.conn)
+        upsert.stage.drop(self.conn)
         self._written.add(entity)
-        return LoadCounts(created=created, updated=updated, unchanged=staged - created - updated)
+        return LoadCounts(created=created, updated=updated, unchanged=staged.count - created - updated)
 
     def replace(self, entity: str, scope: str) -> int:
         """Delete this agency's records of the entity that this upload did not write.
