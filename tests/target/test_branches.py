@@ -147,15 +147,15 @@ def test_parallel_and_single_transaction_loads_end_alike(postgres, pg_url, tmp_p
 def test_a_failing_branch_takes_the_whole_load_down(pg_url, tmp_path, monkeypatch):
     from courtfeed.target.upsert import Loader
 
-    real = Loader.load_table
+    real = Loader.apply
 
-    def failing(self, entity, source):
-        counts = real(self, entity, source)
-        if entity == "event":
+    def failing(self, staged):
+        counts = real(self, staged)
+        if staged.entity == "event":  # after its statement: the others may be prepared already
             raise RuntimeError("the event branch breaks")
         return counts
 
-    monkeypatch.setattr(Loader, "load_table", failing)
+    monkeypatch.setattr(Loader, "apply", failing)
     template = resolve_template(str(TEMPLATE))
     with pytest.raises(ValueFreeError, match="load failed: RuntimeError"):
         ingest(hearings(tmp_path, "a.txt", DEMO[1:41]), template, pg_url, agency="metro")

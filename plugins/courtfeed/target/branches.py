@@ -164,12 +164,22 @@ class Branches:
         self._running: dict[str, Connection] = {}
         self._lock = threading.Lock()
 
-    def run(self, jobs: dict[str, Callable[[Connection], T]]) -> dict[str, T]:
+    def run(
+        self, jobs: dict[str, Callable[[Connection], T]], ended: Callable[[str], None] | None = None
+    ) -> dict[str, T]:
         """Run every job (name -> job(conn)); all prepared, or, on any failure, all rolled back
-        and the first failure raised."""
+        and the first failure raised. ``ended(name)`` is called when a branch ends however it
+        ends, its job never started included (skipped, or no connection)."""
         errors: list[BaseException] = []
 
         def branch(name: str, job: Callable[[Connection], T]) -> T:
+            try:
+                return attempt(name, job)
+            finally:
+                if ended is not None:
+                    ended(name)
+
+        def attempt(name: str, job: Callable[[Connection], T]) -> T:
             if errors:
                 raise _Skipped(name)
             conn = self.engine.connect()
