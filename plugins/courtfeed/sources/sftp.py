@@ -156,7 +156,9 @@ class SftpSource:
 
         try:
             skip = bool(self.hook.no_host_key_check)  # the decision the paramiko hook was built with
-            received, digest = sftp_download.download(self.conn_id, skip, path, local, check)
+            received, digest = sftp_download.download(
+                self.conn_id, skip, path, local, check, connect_attempts=CONNECT_ATTEMPTS
+            )
             self._verify(path, local, opened[-1], received, digest)
         except BaseException:
             local.unlink(missing_ok=True)

@@ -19,32 +19,48 @@ import hashlib
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from courtfeed.sources.base import SourceError
 
+CONNECT_RETRY_SECONDS = 2.0
 WRITES_QUEUED = 32  # blocks received and waiting for the disk, at most
 Check = Callable[[Any, str], None]  # (attributes with st_mode/st_size/st_mtime, when) -> raises
 
 
-def download(conn_id: str, no_host_key_check: bool, path: str, local: Path, check: Check) -> tuple[int, str]:
+def download(
+    conn_id: str, no_host_key_check: bool, path: str, local: Path, check: Check, connect_attempts: int = 1
+) -> tuple[int, str]:
     """Copy ``path`` into ``local``; returns (bytes received, their sha256). ``check`` is asked
-    about the path (not following links) and again about the opened file before any byte is read."""
+    about the path (not following links) and again about the opened file before any byte is read.
+    A transient refusal to connect (sshd's MaxStartups) is tried again, up to connect_attempts."""
     try:
-        return asyncio.run(_download(conn_id, no_host_key_check, path, local, check))
+        return asyncio.run(_download(conn_id, no_host_key_check, path, local, check, connect_attempts))
     except SourceError:
         raise
     except Exception as exc:
         raise explain(exc, conn_id, f"download {path}") from None
 
 
-async def _download(conn_id: str, no_host_key_check: bool, path: str, local: Path, check: Check):
+async def _download(
+    conn_id: str, no_host_key_check: bool, path: str, local: Path, check: Check, connect_attempts: int
+):
     from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
 
     hook = SFTPHookAsync(sftp_conn_id=conn_id, no_host_key_check=no_host_key_check)
-    async with hook.get_managed_conn() as sftp:
+    async with AsyncExitStack() as stack:
+        for attempt in range(1, connect_attempts + 1):
+            try:
+                sftp = await stack.enter_async_context(hook.get_managed_conn())
+                break
+            except Exception as exc:
+                error = explain(exc, conn_id, "connect")
+                if not error.transient or attempt == connect_attempts:
+                    raise error from None
+            await asyncio.sleep(CONNECT_RETRY_SECONDS * attempt)
         check(_attrs(await sftp.lstat(path)), "at download")
         async with sftp.open(path, "rb") as remote:
             opened = _attrs(await remote.stat())
