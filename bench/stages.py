@@ -26,6 +26,7 @@ from pathlib import Path
 def main() -> None:
     conn_id, remote_path, target_url = sys.argv[1:4]
     from courtfeed.config.files import resolve_template
+    from courtfeed.dagfactory.preload import MODULES
     from courtfeed.pipeline.acknowledge import write_acknowledgement
     from courtfeed.pipeline.fetch import fetch_stage
     from courtfeed.pipeline.load import iter_created_ids, load_stage
@@ -35,6 +36,12 @@ def main() -> None:
     from courtfeed.pipeline.work import FileWork
     from courtfeed.sources.sftp import SftpSource
     from courtfeed.target.db import engine_for, migrate
+
+    # What a worker has imported before it forks the fetch task (dagfactory/preload.py): the
+    # stage's seconds are its own work, not the first import of the SFTP provider.
+    for module in ("airflow.providers.sftp.hooks.sftp", "courtfeed.sources.sftp_download"):
+        assert module in MODULES
+        __import__(module)
 
     template = resolve_template("metro_hearings")
     engine = engine_for(target_url)

@@ -49,6 +49,10 @@ MODULES = (
     "courtfeed.readers.delimited",
     "courtfeed.readers.excel",
     "courtfeed.target.upsert",
+    # The fetch task's source: the SFTP provider's hooks (paramiko, and asyncssh for downloads).
+    "airflow.providers.sftp.hooks.sftp",
+    "courtfeed.sources.sftp",
+    "courtfeed.sources.sftp_download",
 )
 
 
