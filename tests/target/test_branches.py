@@ -115,9 +115,9 @@ def test_parallel_and_single_transaction_loads_end_alike(postgres, pg_url, tmp_p
     ran: list[int] = []
     real_run = Branches.run
 
-    def spy(self, jobs):
+    def spy(self, jobs, **kwargs):
         ran.append(self.connections)
-        return real_run(self, jobs)
+        return real_run(self, jobs, **kwargs)
 
     monkeypatch.setattr(Branches, "run", spy)
     results = {}
@@ -162,6 +162,59 @@ def test_a_failing_branch_takes_the_whole_load_down(pg_url, tmp_path, monkeypatc
     assert all(rows == [] for rows in contents(pg_url).values())
     assert [status for _, status in ledger(pg_url)] == ["failed"]
     assert prepared(pg_url) == []
+
+
+def test_a_branch_that_gets_no_transaction_lets_the_next_stage_and_fails_the_run(pg_url, monkeypatch):
+    import threading
+
+    from courtfeed.pipeline.load import _Turns
+
+    engine = engine_for(pg_url)
+    migrate(engine)
+    upload = "00000000-0000-4000-8000-000000000099"
+    b_waits = threading.Event()
+    real_begin = sa.engine.Connection.begin_twophase
+
+    def begin_twophase(self, xid=None):
+        if xid == branches.gid(upload, "a"):
+            b_waits.wait(60)  # b is in its job by now, waiting for a's turn to stage
+            raise ConnectionError("the server refused a")
+        return real_begin(self, xid)
+
+    monkeypatch.setattr(sa.engine.Connection, "begin_twophase", begin_twophase)
+    turns = _Turns(["a", "b"])
+
+    def job_b(conn):
+        b_waits.set()
+        with turns.turn("b"):
+            return 1
+
+    outcome: list[BaseException] = []
+    runner = threading.Thread(
+        target=lambda: outcome.extend(
+            _raised(
+                lambda: Branches(engine, upload, 2).run({"a": lambda conn: 0, "b": job_b}, ended=turns.done)
+            )
+        ),
+        daemon=True,
+    )
+    runner.start()
+    runner.join(120)  # a hang guard: the run takes well under a second
+    try:
+        assert not runner.is_alive(), "b waits for ever for a branch that never started"
+        assert [type(e) for e in outcome] == [ConnectionError]
+        assert prepared(pg_url) == []
+    finally:
+        b_waits.set()
+        engine.dispose()
+
+
+def _raised(action) -> list[BaseException]:
+    try:
+        action()
+    except BaseException as exc:
+        return [exc]
+    return []
 
 
 def _ingest_in_child(file: Path, url: str, fault_dir: Path, kill_at: str | None) -> int:

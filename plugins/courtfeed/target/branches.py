@@ -182,11 +182,14 @@ class Branches:
         def attempt(name: str, job: Callable[[Connection], T]) -> T:
             if errors:
                 raise _Skipped(name)
-            conn = self.engine.connect()
-            transaction = conn.begin_twophase(gid(self.upload_id, name))
-            with self._lock:
-                self._running[name] = conn
+            conn = transaction = None
             try:
+                # Inside the try: a branch that gets no connection or transaction fails the run
+                # like one whose job fails (the others rolled back, not left prepared).
+                conn = self.engine.connect()
+                transaction = conn.begin_twophase(gid(self.upload_id, name))
+                with self._lock:
+                    self._running[name] = conn
                 result = job(conn)
                 transaction.prepare()
             except BaseException as exc:
@@ -194,8 +197,10 @@ class Branches:
                     errors.append(exc)
                     self._running.pop(name, None)
                 self._cancel_running()
-                _quietly(transaction.rollback)
-                _quietly(conn.close)
+                if transaction is not None:
+                    _quietly(transaction.rollback)
+                if conn is not None:
+                    _quietly(conn.close)
                 raise
             with self._lock:
                 self._running.pop(name, None)
