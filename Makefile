@@ -76,13 +76,14 @@ bench-burst: bytecode system-deps
 check: $(STAMP)
 	$(BIN)/courtfeed check
 
-## lint: ruff (style, imports, bugs), mypy (types) over the engine, the packages' floors (docs/architecture.md)
+## lint: ruff (style, imports, bugs), mypy (types) over the engine, the packages' floors (docs/architecture.md), module and function sizes (scripts/check_sizes.py)
 ## and the Prometheus alert rules (promtool, from the Debian package prometheus: hence system-deps)
 lint: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python scripts/module_graph.py --check
+	$(BIN)/python scripts/check_sizes.py
 	promtool check rules deploy/prometheus/courtfeed-rules.yml
 
 ## docs: redraw the package graph in docs/architecture.md from the imports
