@@ -370,8 +370,8 @@ def test_a_copy_that_differs_from_what_arrived_is_refused(
     sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n" * 1000)
     real = sftp_download.download
 
-    def corrupting(*args):
-        received = real(*args)
+    def corrupting(*args, **kwargs):
+        received = real(*args, **kwargs)
         local = args[3]
         data = bytearray(local.read_bytes())
         data[100] ^= 0x01  # one bit flipped on its way to the disk
@@ -398,3 +398,30 @@ def test_the_parallel_download_verifies_the_pinned_host_key(sshd, password_drop,
         )
     assert "host key does not match" in str(caught.value)
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_a_download_tries_again_when_the_server_refuses_the_connection_once(
+    sshd, sftp_conn, password_drop, tmp_path: Path, monkeypatch
+):
+    import asyncssh
+    from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
+
+    from courtfeed.sources import sftp_download
+
+    sshd.put_file(PASSWORD_USER, "in/a.csv", b"a,b\n1,2\n" * 1000)
+    real = SFTPHookAsync.get_managed_conn
+    refused: list[int] = []
+
+    def refusing_once(self):
+        if not refused:
+            refused.append(1)
+            # what a client sees when sshd drops it at MaxStartups
+            raise asyncssh.ConnectionLost("Connection lost")
+        return real(self)
+
+    monkeypatch.setattr(SFTPHookAsync, "get_managed_conn", refusing_once)
+    monkeypatch.setattr(sftp_download, "CONNECT_RETRY_SECONDS", 0.01)
+    with SftpSource(sftp_conn) as source:
+        source.download(str(password_drop / "in" / "a.csv"), tmp_path / "a.csv")
+    assert refused == [1]
+    assert (tmp_path / "a.csv").read_bytes() == b"a,b\n1,2\n" * 1000
