@@ -362,6 +362,24 @@ def test_download_returns_the_sha256_of_a_file_bigger_than_the_reads_in_flight(
     assert digest == hashlib.sha256(payload).hexdigest()
 
 
+def test_a_download_opens_one_connection_and_a_listing_opens_its_own_when_needed(
+    sshd, sftp_conn, password_drop, tmp_path: Path
+):
+    # The fetch task only downloads: its paramiko connection is opened when something needs it.
+    sshd.put_file(PASSWORD_USER, "in/one.csv", b"a,b\n1,2\n")
+    mark = sshd.quiet_mark()
+    with SftpSource(sftp_conn) as source:
+        source.download(str(password_drop / "in" / "one.csv"), tmp_path / "one.csv")
+    sshd.settle()
+    assert len(sshd.connections(mark)) == 1  # the async download's, nothing else
+    mark = sshd.quiet_mark()
+    with SftpSource(sftp_conn) as source:
+        assert [f.name for f in source.list_files(str(password_drop / "in"))] == ["one.csv"]
+        source.list_files(str(password_drop / "in"))  # the same connection again
+    sshd.settle()
+    assert len(sshd.connections(mark)) == 1
+
+
 def test_a_copy_that_differs_from_what_arrived_is_refused(
     sshd, sftp_conn, password_drop, tmp_path: Path, monkeypatch
 ):
