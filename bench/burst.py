@@ -246,22 +246,6 @@ def task_seconds_by_run(api, dag_ids: list[str], since: datetime) -> list[dict[s
     return out
 
 
-def trigger_again_if_busy(api, dag_id: str, conf: dict, attempts: int = 6) -> None:
-    """Trigger a run; a server error is tried again. The quickstart keeps Airflow's metadata in
-    SQLite, which refuses a write while the scheduler holds its lock (HTTP 500 "Database
-    error"), as it may right after a burst."""
-    from courtfeed.cli.airflow_api import AirflowApiError
-
-    for attempt in range(1, attempts + 1):
-        try:
-            api.trigger(dag_id, conf=conf)
-            return
-        except AirflowApiError as exc:
-            if exc.status_code is None or exc.status_code < 500 or attempt == attempts:
-                raise
-        time.sleep(2.0 * attempt)
-
-
 def run_burst(target, files: list[tuple[int, str, bytes]], profiles: int, timeout: float) -> dict:
     """Drop the files, wait for the ledger and the runs, then run the floor on the same names."""
     api = target.api()
@@ -297,7 +281,7 @@ def run_burst(target, files: list[tuple[int, str, bytes]], profiles: int, timeou
     floor_since = datetime.now(UTC)
     for i, dag_id in enumerate(floor_ids):
         api.set_paused(dag_id, False)
-        trigger_again_if_busy(api, dag_id, {"files": [name for p, name, _ in files if p == i]})
+        api.trigger(dag_id, conf={"files": [name for p, name, _ in files if p == i]})
     wait_runs_done(api, floor_ids, floor_since, timeout)
     result["floor"] = floor_summary(task_seconds_by_run(api, floor_ids, floor_since))
     return result

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bench.burst as burst_bench
 from bench.burst import (
     burst_files,
     burst_profiles,
@@ -116,39 +115,3 @@ def test_the_floor_dag_file_has_the_factory_dags_tasks_and_edges(tmp_path: Path)
     assert not floor.import_errors
     assert sorted(floor.dags) == ["burst_floor_0000", "burst_floor_0001", "burst_floor_0002"]
     assert all(edges(dag) == edges(profile) for dag in floor.dags.values())
-
-
-class _BusyApi:
-    """Answers a trigger with the given HTTP statuses first (None: accepted)."""
-
-    def __init__(self, *statuses):
-        self.statuses, self.calls = list(statuses), 0
-
-    def trigger(self, dag_id, conf=None):
-        from courtfeed.cli.airflow_api import AirflowApiError
-
-        self.calls += 1
-        status = self.statuses.pop(0) if self.statuses else None
-        if status is not None:
-            raise AirflowApiError(f"POST /dags/{dag_id}/dagRuns: HTTP {status}", status)
-
-
-def test_a_floor_trigger_refused_by_a_busy_server_is_tried_again(monkeypatch):
-    monkeypatch.setattr(burst_bench.time, "sleep", lambda _s: None)
-    api = _BusyApi(500, 500)
-    burst_bench.trigger_again_if_busy(api, "burst_floor_0000", {"files": ["a"]})
-    assert api.calls == 3
-
-
-def test_a_floor_trigger_refused_for_good_is_not_retried(monkeypatch):
-    from courtfeed.cli.airflow_api import AirflowApiError
-
-    monkeypatch.setattr(burst_bench.time, "sleep", lambda _s: None)
-    api = _BusyApi(404)
-    with pytest.raises(AirflowApiError):
-        burst_bench.trigger_again_if_busy(api, "burst_floor_0000", {"files": ["a"]})
-    assert api.calls == 1
-    api = _BusyApi(*[500] * 6)
-    with pytest.raises(AirflowApiError):
-        burst_bench.trigger_again_if_busy(api, "burst_floor_0000", {"files": ["a"]}, attempts=6)
-    assert api.calls == 6

@@ -15,6 +15,7 @@ from courtfeed.cli.airflow_api import AirflowApi, AirflowApiError
 @pytest.fixture
 def fake_airflow():
     calls: list[dict] = []
+    busy = {"left": 2}  # courtfeed__busy: answers "Database error" this many times first
     health = {"metadatabase": {"status": "healthy"}, "scheduler": {"status": "unhealthy"}}
 
     class Api(BaseHTTPRequestHandler):
@@ -46,6 +47,13 @@ def fake_airflow():
                 return self._answer(401, {"detail": "no"})
             if self.path.startswith("/api/v2/dags?"):
                 return self._answer(200, {"dags": [{"dag_id": "courtfeed__a", "is_paused": True}]})
+            if self.command == "PATCH" and self.path.startswith("/api/v2/dags/courtfeed__busy"):
+                if busy["left"] > 0:
+                    busy["left"] -= 1
+                    return self._answer(500, {"detail": {"reason": "Database error", "statement": "hidden"}})
+                return self._answer(200, {"dag_id": "courtfeed__busy", "is_paused": False})
+            if self.command == "PATCH" and self.path.startswith("/api/v2/dags/courtfeed__broken"):
+                return self._answer(500, {"detail": "Internal Server Error"})
             if self.path.startswith("/api/v2/dags/courtfeed__a/dagRuns") and self.command == "POST":
                 return self._answer(200, {"dag_run_id": "manual__1"})
             return self._answer(404, {"detail": "not found"})
@@ -84,3 +92,23 @@ def test_refused_login_and_unreachable_airflow_are_one_clear_error(fake_airflow)
         AirflowApi(url, user="admin", password="wrong").dag("courtfeed__a")
     with pytest.raises(AirflowApiError, match="cannot reach Airflow"):
         AirflowApi("http://127.0.0.1:9", user="admin", password="pw").unhealthy()
+
+
+def test_a_call_the_metadata_database_refused_is_sent_again(fake_airflow, monkeypatch):
+    url, calls, _ = fake_airflow
+    monkeypatch.setattr("courtfeed.cli.airflow_api.time.sleep", lambda _s: None)
+    api = AirflowApi(url, user="admin", password="pw")
+    assert api.request("PATCH", "/dags/courtfeed__busy", json={"is_paused": False})["is_paused"] is False
+    assert [c["method"] for c in calls if c["path"].startswith("/api/v2/dags/courtfeed__busy")] == [
+        "PATCH"
+    ] * 3
+
+
+def test_any_other_server_error_is_reported_at_once(fake_airflow, monkeypatch):
+    url, calls, _ = fake_airflow
+    monkeypatch.setattr("courtfeed.cli.airflow_api.time.sleep", lambda _s: None)
+    api = AirflowApi(url, user="admin", password="pw")
+    with pytest.raises(AirflowApiError) as caught:
+        api.request("PATCH", "/dags/courtfeed__broken", json={"is_paused": False})
+    assert caught.value.status_code == 500
+    assert len([c for c in calls if c["path"].startswith("/api/v2/dags/courtfeed__broken")]) == 1

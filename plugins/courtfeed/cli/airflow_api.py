@@ -17,6 +17,8 @@ from typing import Any
 GENERATED_PASSWORDS = "simple_auth_manager_passwords.json.generated"
 GET_ATTEMPTS = 3
 
+DATABASE_BUSY_ATTEMPTS = 5
+
 
 class AirflowApiError(Exception):
     """Airflow could not be reached, refused the login, or answered a call with an error."""
@@ -93,7 +95,14 @@ class AirflowApi:
 
     def request(self, method: str, path: str, **kwargs) -> Any:
         """One authenticated call to /api/v2<path>; the decoded JSON answer."""
-        r = self._send(method, f"/api/v2{path}", headers=self._auth(), **kwargs)
+        for attempt in range(1, DATABASE_BUSY_ATTEMPTS + 1):
+            r = self._send(method, f"/api/v2{path}", headers=self._auth(), **kwargs)
+            # Airflow answers 500 "Database error" when its metadata database refused the call's
+            # transaction (SQLite, as the quickstart uses, while the scheduler or dag-processor
+            # holds its write lock). The transaction was rolled back, so sending it again is safe.
+            if r.status_code != 500 or "Database error" not in r.text or attempt == DATABASE_BUSY_ATTEMPTS:
+                break
+            time.sleep(attempt)
         if r.status_code >= 400:
             raise AirflowApiError(f"{method} {path}: HTTP {r.status_code}: {r.text[:300]}", r.status_code)
         return r.json() if r.content else {}
