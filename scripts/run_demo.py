@@ -71,6 +71,8 @@ def demo_environment(airflow_port: int, sftp_port: int, sftp_password: str) -> d
         AIRFLOW__API__PORT=str(airflow_port),
         # Workers reach the task execution API on the api-server; it must follow the port.
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{airflow_port}/execution/",
+        # Airflow's metadata is SQLite here: wait for its write lock instead of failing after 5 s.
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="courtfeed.demo.airflow_sqlite.CONNECT_ARGS",
         # New or edited profiles show up within 30 s instead of the default 5 minutes.
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="30",
         # standalone starts its parts by running `airflow` by name.

@@ -31,3 +31,20 @@ def test_task_seconds_are_summed_per_file_and_stage_over_attempts():
     got = demo_airflow().per_file_task_seconds(tis)
 
     assert got == {"a.txt": {"fetch": 0.5, "load": 3.0}, "b.txt": {"read": 0.25}}
+
+
+def test_the_quickstarts_airflow_waits_for_sqlites_write_lock(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # run_demo imports its sibling modules
+    spec = importlib.util.spec_from_file_location("run_demo", REPO / "scripts" / "run_demo.py")
+    assert spec is not None and spec.loader is not None
+    run_demo = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_demo", run_demo)
+    spec.loader.exec_module(run_demo)
+
+    env = run_demo.demo_environment(8080, 2222, "pw")
+    module, _, name = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
+    connect_args = getattr(importlib.import_module(module), name)
+    assert connect_args["timeout"] >= 30  # Python's default, 5 s, let the scheduler stop on a burst
