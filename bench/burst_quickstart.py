@@ -21,13 +21,11 @@ import yaml
 
 from bench.burst import WORK, burst_profiles, profile_name, write_floor_dags, write_include
 
-REPO = Path(__file__).resolve().parents[1]
-RUN = REPO / ".run"
-PIDS = RUN / "pids"
-SFTP_ROOT = RUN / "sftp-root"
-AIRFLOW_HOME = RUN / "airflow"
-TARGET_DB = RUN / "courtfeed.db"
-BIN = REPO / ".venv" / "bin"
+# isort: split
+# Where `make run` keeps its pieces, by the quickstart's own names (bench.burst puts scripts/ on
+# sys.path).
+from run_demo import AIRFLOW_HOME, BIN, PIDS, REPO, SFTP_ROOT, TARGET_DB
+
 INCLUDE = WORK / "include"
 FLOOR_DAGS = WORK / "floor_dags"
 LOG = WORK / "quickstart.log"

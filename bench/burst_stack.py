@@ -10,7 +10,6 @@ from the stack's target PostgreSQL through its published loopback port.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
@@ -43,25 +42,10 @@ class StackTarget:
         self.reserialize = None  # the stack's dag-processor parses on its own
 
     def start(self) -> None:
-        from tests.deploy.stack import COMPOSE_FILE, PROJECT, STACK_OVERRIDE, Stack, run_script, stack_env
+        from tests.deploy.stack import COMPOSE_FILE, STACK_OVERRIDE, Stack, run_script, stack_env
 
         class BurstStack(Stack):
-            def compose(self, *args: str, timeout: float = 600, check: bool = True):
-                cmd = [
-                    "docker-compose",
-                    "--project-name",
-                    PROJECT,
-                    "--env-file",
-                    str(self.run_dir / "stack.env"),
-                ]
-                for file in (COMPOSE_FILE, STACK_OVERRIDE, BURST_OVERRIDE):
-                    cmd += ["-f", str(file)]
-                proc = subprocess.run(
-                    [*cmd, *args], cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout
-                )
-                if check and proc.returncode:
-                    raise RuntimeError(f"docker-compose {' '.join(args)}:\n{proc.stderr[-4000:]}")
-                return proc
+            compose_files = (COMPOSE_FILE, STACK_OVERRIDE, BURST_OVERRIDE)
 
         env = stack_env()
         self.stack = stack = BurstStack(env=env, run_dir=Path(env["STACK_RUN"]) / "burst")

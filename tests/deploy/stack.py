@@ -18,6 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import yaml
 
@@ -78,6 +79,8 @@ class Stack:
     secrets: dict[str, str] = field(default_factory=dict)
     engine_started_here: bool = False
     torn_down: bool = False
+    # the compose files, in order (the burst bench adds its own override)
+    compose_files: ClassVar[tuple[Path, ...]] = (COMPOSE_FILE, STACK_OVERRIDE)
 
     # -- docker / compose ----------------------------------------------------------------------
     def docker(self, *args: str, timeout: float = 120, check: bool = True) -> str:
@@ -95,10 +98,7 @@ class Stack:
             PROJECT,
             "--env-file",
             str(self.run_dir / "stack.env"),
-            "-f",
-            str(COMPOSE_FILE),
-            "-f",
-            str(STACK_OVERRIDE),
+            *(arg for file in self.compose_files for arg in ("-f", str(file))),
             *args,
         ]
         proc = subprocess.run(cmd, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=timeout)
