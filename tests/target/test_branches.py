@@ -43,43 +43,36 @@ def hearings(folder: Path, name: str, rows: list[str]) -> Path:
     return path
 
 
+def read_with(url: str, read):
+    """``read(connection)`` on a connection of its own to ``url``, closed after."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return read(conn)
+    finally:
+        engine.dispose()
+
+
 def contents(url: str) -> dict[str, list[tuple]]:
     """Every entity table's rows, as Python values, without the columns each load makes anew."""
     from courtfeed.target.schema import entity_table
 
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            out = {}
-            for entity in ENTITIES:
-                table = entity_table(entity)
-                columns = [c for c in table.columns if c.name not in VOLATILE]
-                out[entity] = sorted(tuple(map(repr, row)) for row in conn.execute(sa.select(*columns)))
-            return out
-    finally:
-        engine.dispose()
+    def rows(conn, entity: str) -> list[tuple]:
+        columns = [c for c in entity_table(entity).columns if c.name not in VOLATILE]
+        return sorted(tuple(map(repr, row)) for row in conn.execute(sa.select(*columns)))
+
+    return read_with(url, lambda conn: {entity: rows(conn, entity) for entity in ENTITIES})
 
 
 def ledger(url: str) -> list[tuple]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(sa.text("select path, status from uploads order by started_at")).all()
-    finally:
-        engine.dispose()
+    return read_with(
+        url, lambda conn: conn.execute(sa.text("select path, status from uploads order by started_at")).all()
+    )
 
 
 def prepared(url: str) -> list[str]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return (
-                conn.execute(sa.text("select gid from pg_prepared_xacts where database = current_database()"))
-                .scalars()
-                .all()
-            )
-    finally:
-        engine.dispose()
+    query = sa.text("select gid from pg_prepared_xacts where database = current_database()")
+    return read_with(url, lambda conn: conn.execute(query).scalars().all())
 
 
 def changed_day(rows: list[str]) -> list[str]:
