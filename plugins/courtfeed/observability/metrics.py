@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, and_, func, not_, select
 
 from courtfeed.config.profile import Profile
+from courtfeed.status import Status
 from courtfeed.target.ledger import LOADED_STATUSES
 from courtfeed.target.monitoring import local_day
 from courtfeed.target.schema import UPLOAD_STATUSES, file_observations, uploads
@@ -54,7 +55,8 @@ def _settled():
         uploads.c.status.in_(UPLOAD_STATUSES),
         not_(
             and_(
-                uploads.c.status == "failed", func.coalesce(uploads.c.message, "").like(f"%{RETRIED_SUFFIX}")
+                uploads.c.status == Status.FAILED,
+                func.coalesce(uploads.c.message, "").like(f"%{RETRIED_SUFFIX}"),
             )
         ),
     )
@@ -114,7 +116,7 @@ def parked_files(conn: Connection) -> Family:
     )
     statement = (
         select(uploads.c.profile, uploads.c.agency, func.count())
-        .where(_settled(), uploads.c.status == "failed", not_(newer))
+        .where(_settled(), uploads.c.status == Status.FAILED, not_(newer))
         .group_by(uploads.c.profile, uploads.c.agency)
     )
     for profile, agency, count in conn.execute(statement):
