@@ -196,6 +196,8 @@ def per_file_task_seconds(task_instances: list[dict]) -> dict[str, dict[str, flo
         group, _, stage = str(ti.get("task_id", "")).partition(".")
         if group != "file" or stage not in FILE_STAGES or ti.get("duration") is None:
             continue
+        if ti.get("map_index", -1) < 0:  # the group was never expanded: no file reached it
+            continue
         name = str(ti.get("rendered_map_index") or ti.get("map_index"))
         stages = out.setdefault(name, {})
         stages[stage] = stages.get(stage, 0.0) + float(ti["duration"])
