@@ -47,6 +47,7 @@ from demo_airflow import (
 )
 
 from courtfeed.cli.airflow_api import AirflowApi
+from courtfeed.demo.airflow_sqlite import EXECUTION_API_TIMEOUT_SECONDS
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
@@ -73,6 +74,8 @@ def demo_environment(airflow_port: int, sftp_port: int, sftp_password: str) -> d
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{airflow_port}/execution/",
         # Airflow's metadata is SQLite here: wait for its write lock instead of failing after 5 s.
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="courtfeed.demo.airflow_sqlite.CONNECT_ARGS",
+        # ... and a task waits for the execution API's answer longer than that lock can take.
+        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=str(EXECUTION_API_TIMEOUT_SECONDS),
         # New or edited profiles show up within 30 s instead of the default 5 minutes.
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="30",
         # standalone starts its parts by running `airflow` by name.

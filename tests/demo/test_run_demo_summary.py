@@ -33,6 +33,18 @@ def test_task_seconds_are_summed_per_file_and_stage_over_attempts():
     assert got == {"a.txt": {"fetch": 0.5, "load": 3.0}, "b.txt": {"read": 0.25}}
 
 
+def test_a_run_that_found_no_file_adds_no_file_line():
+    # The file group was never expanded (nothing new, or the file parked): its tasks stay at
+    # map index -1, skipped in no time. They are no file of their own.
+    tis = [
+        {"task_id": "list_new_files", "map_index": -1, "duration": 1.5},
+        {"task_id": "file.fetch", "map_index": -1, "rendered_map_index": None, "duration": 0.0},
+        {"task_id": "file.finalize", "map_index": -1, "rendered_map_index": None, "duration": 0.0},
+    ]
+
+    assert demo_airflow().per_file_task_seconds(tis) == {}
+
+
 def test_the_quickstarts_airflow_waits_for_sqlites_write_lock(monkeypatch):
     import importlib
     import sys
@@ -48,3 +60,6 @@ def test_the_quickstarts_airflow_waits_for_sqlites_write_lock(monkeypatch):
     module, _, name = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
     connect_args = getattr(importlib.import_module(module), name)
     assert connect_args["timeout"] >= 30  # Python's default, 5 s, let the scheduler stop on a burst
+    # A task's call to the execution API waits behind that lock; the task must not give up and
+    # send it again while the first is still queued (a late "running" undid a finished task).
+    assert float(env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) > connect_args["timeout"]

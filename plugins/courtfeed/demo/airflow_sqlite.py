@@ -4,6 +4,15 @@ SQLite lets one process write at a time; the others wait for its lock, by defaul
 sqlite3) for 5 s, and then fail with "database is locked". With many profiles (a burst of 20
 agencies' DAGs being parsed while their runs are scheduled) the scheduler waited longer than that
 and stopped. The quickstart points ``[database] sql_alchemy_connect_args`` here.
+
+A task's calls to the execution API then wait as long as that lock, and the worker must wait
+for their answer longer still. It gives up after ``[workers] execution_api_timeout`` (5 s) and
+sends the call again; under a burst the first "start running" call, still queued behind the lock,
+was answered 18 s later, after the task had finished, and put the finished task back to running.
+Airflow then saw no heartbeat, failed it and retried it 5 minutes later.
 """
 
-CONNECT_ARGS = {"timeout": 60}  # seconds a connection waits for SQLite's write lock
+LOCK_WAIT_SECONDS = 60
+CONNECT_ARGS = {"timeout": LOCK_WAIT_SECONDS}  # seconds a connection waits for SQLite's write lock
+# Longer than any call can queue behind the lock, so a call is never sent twice at once.
+EXECUTION_API_TIMEOUT_SECONDS = 2 * LOCK_WAIT_SECONDS
