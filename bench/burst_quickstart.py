@@ -24,7 +24,7 @@ from bench.burst import WORK, burst_profiles, profile_name, write_floor_dags, wr
 # isort: split
 # Where `make run` keeps its pieces, by the quickstart's own names (bench.burst puts scripts/ on
 # sys.path).
-from run_demo import AIRFLOW_HOME, BIN, PIDS, REPO, SFTP_ROOT, TARGET_DB
+from run_demo import BIN, PIDS, REPO, SFTP_ROOT, TARGET_DB, demo_api
 
 INCLUDE = WORK / "include"
 FLOOR_DAGS = WORK / "floor_dags"
@@ -128,9 +128,7 @@ class QuickstartTarget:
             time.sleep(3)
 
     def api(self):
-        from courtfeed.cli.airflow_api import AirflowApi
-
-        return AirflowApi(f"http://localhost:{self.port}", user="admin", home=AIRFLOW_HOME, timeout=60)
+        return demo_api(self.port)
 
     def reserialize(self) -> None:
         print("parsing the DAG files now (airflow dags reserialize)", flush=True)

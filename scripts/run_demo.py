@@ -47,7 +47,7 @@ from demo_airflow import (
 )
 
 from courtfeed.cli.airflow_api import AirflowApi
-from courtfeed.demo.airflow_sqlite import EXECUTION_API_TIMEOUT_SECONDS
+from courtfeed.demo.airflow_sqlite import ANSWER_WAIT_SECONDS, task_slots
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = REPO / ".run"
@@ -60,6 +60,14 @@ TARGET_DB = RUN / "courtfeed.db"
 
 
 # -- environment -------------------------------------------------------------------------------
+
+
+def demo_api(airflow_port: int) -> AirflowApi:
+    """The quickstart's REST client: it waits for an answer longer than SQLite's lock can hold a
+    call, so a trigger it gave up on can never be running still when it is sent again."""
+    return AirflowApi(
+        f"http://localhost:{airflow_port}", user="admin", home=AIRFLOW_HOME, timeout=ANSWER_WAIT_SECONDS
+    )
 
 
 def demo_environment(airflow_port: int, sftp_port: int, sftp_password: str) -> dict[str, str]:
@@ -75,7 +83,9 @@ def demo_environment(airflow_port: int, sftp_port: int, sftp_password: str) -> d
         # Airflow's metadata is SQLite here: wait for its write lock instead of failing after 5 s.
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="courtfeed.demo.airflow_sqlite.CONNECT_ARGS",
         # ... and a task waits for the execution API's answer longer than that lock can take.
-        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=str(EXECUTION_API_TIMEOUT_SECONDS),
+        AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT=str(ANSWER_WAIT_SECONDS),
+        # ... and no more tasks at once than the cores can run, which keeps that lock's queue short.
+        AIRFLOW__CORE__PARALLELISM=str(task_slots(os.cpu_count())),
         # New or edited profiles show up within 30 s instead of the default 5 minutes.
         AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="30",
         # standalone starts its parts by running `airflow` by name.
@@ -256,7 +266,7 @@ def run(args: argparse.Namespace, started: Started) -> int:
     log = AIRFLOW_HOME / "standalone.log"
     say(f"starting airflow standalone (log: {log})")
     airflow = started.start("airflow", [str(BIN / "airflow"), "standalone"], env, log)
-    api = AirflowApi(f"http://localhost:{args.airflow_port}", user="admin", home=AIRFLOW_HOME, timeout=60)
+    api = demo_api(args.airflow_port)
     wait_healthy(api, airflow, log, args.health_timeout)
 
     dag_ids = demo_dag_ids()

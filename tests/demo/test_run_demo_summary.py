@@ -3,7 +3,10 @@ API's task instances (scripts/demo_airflow.py); README's "Small files" figure co
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import os
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -13,6 +16,16 @@ def demo_airflow():
     spec = importlib.util.spec_from_file_location("demo_airflow", REPO / "scripts" / "demo_airflow.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_demo(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # run_demo imports its sibling modules
+    spec = importlib.util.spec_from_file_location("run_demo", REPO / "scripts" / "run_demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "run_demo", module)
     spec.loader.exec_module(module)
     return module
 
@@ -46,20 +59,28 @@ def test_a_run_that_found_no_file_adds_no_file_line():
 
 
 def test_the_quickstarts_airflow_waits_for_sqlites_write_lock(monkeypatch):
-    import importlib
-    import sys
-
-    monkeypatch.syspath_prepend(str(REPO / "scripts"))  # run_demo imports its sibling modules
-    spec = importlib.util.spec_from_file_location("run_demo", REPO / "scripts" / "run_demo.py")
-    assert spec is not None and spec.loader is not None
-    run_demo = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "run_demo", run_demo)
-    spec.loader.exec_module(run_demo)
-
-    env = run_demo.demo_environment(8080, 2222, "pw")
+    env = run_demo(monkeypatch).demo_environment(8080, 2222, "pw")
     module, _, name = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS"].rpartition(".")
     connect_args = getattr(importlib.import_module(module), name)
     assert connect_args["timeout"] >= 30  # Python's default, 5 s, let the scheduler stop on a burst
     # A task's call to the execution API waits behind that lock; the task must not give up and
     # send it again while the first is still queued (a late "running" undid a finished task).
     assert float(env["AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT"]) > connect_args["timeout"]
+
+
+def test_the_quickstart_runs_no_more_tasks_than_its_cores_can(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+
+    env = run_demo(monkeypatch).demo_environment(8080, 2222, "pw")
+
+    # Airflow's default of 32 task processes on two cores kept SQLite's lock queue over 60 s long.
+    assert int(env["AIRFLOW__CORE__PARALLELISM"]) == 8
+
+
+def test_the_quickstarts_rest_client_waits_longer_than_sqlites_lock(monkeypatch):
+    from courtfeed.demo.airflow_sqlite import CONNECT_ARGS
+
+    api = run_demo(monkeypatch).demo_api(8080)
+
+    # A trigger queued behind the lock timed out at 60 s in the client and stopped `make run`.
+    assert api.http.timeout.read > CONNECT_ARGS["timeout"]

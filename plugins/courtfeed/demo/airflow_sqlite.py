@@ -14,5 +14,16 @@ Airflow then saw no heartbeat, failed it and retried it 5 minutes later.
 
 LOCK_WAIT_SECONDS = 60
 CONNECT_ARGS = {"timeout": LOCK_WAIT_SECONDS}  # seconds a connection waits for SQLite's write lock
-# Longer than any call can queue behind the lock, so a call is never sent twice at once.
-EXECUTION_API_TIMEOUT_SECONDS = 2 * LOCK_WAIT_SECONDS
+# How long anything calling the quickstart's Airflow (its tasks, `make run`, the burst bench) waits
+# for an answer: longer than a call can queue behind the lock, so a call is never sent twice at once.
+ANSWER_WAIT_SECONDS = 2 * LOCK_WAIT_SECONDS
+
+
+def task_slots(cores: int | None) -> int:
+    """How many tasks the quickstart's LocalExecutor runs at once: four per core.
+
+    Airflow's default, 32, let 200 files over 20 profiles start 32 task processes on two cores;
+    calls of theirs to the execution API then queued behind the lock for over 60 s and failed,
+    failing tasks with empty bodies too. Two per core starved the other way: the scheduler queued
+    only that many per loop of about 4.5 s. Four per core sits between the two."""
+    return 4 * max(1, cores or 1)
