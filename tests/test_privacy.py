@@ -21,6 +21,23 @@ def test_value_free_keeps_the_class_and_sqlstate_only():
     assert value_free(ValueError("Fairweather")) == "ValueError"
 
 
+def test_a_database_error_has_one_name_whichever_way_it_was_raised():
+    # A load branch's own driver cursor raises psycopg2's class (CheckViolation); the same
+    # failure through SQLAlchemy is its IntegrityError. Which one a file meets depends on the
+    # order files of one agency load in, so both are named by their standard (PEP 249) class.
+    import psycopg2.errors
+    import sqlalchemy.exc
+
+    for driver_error, standard in (
+        (psycopg2.errors.CheckViolation, "IntegrityError"),
+        (psycopg2.errors.InvalidDatetimeFormat, "DataError"),
+        (psycopg2.errors.SerializationFailure, "OperationalError"),
+    ):
+        raw = driver_error("Fairweather")
+        wrapped = sqlalchemy.exc.DBAPIError.instance("INSERT ...", {}, raw, psycopg2.Error)
+        assert value_free(raw) == value_free(wrapped) == standard
+
+
 def test_a_value_free_error_is_described_as_written():
     # courtfeed's own errors are built from value-free parts, so alerts show them in full
     text = describe_exception(ValueFreeError("upload u1: load failed: _DbError (SQLSTATE P0001)"))

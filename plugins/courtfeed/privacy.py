@@ -30,6 +30,26 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBERISH = re.compile(r"\+?\d[\d\s().\-/]{3,}\d|\d{4,}")
 
 
+# The database error classes every driver and SQLAlchemy share (PEP 249), most specific first.
+_STANDARD_DB_ERRORS = (
+    "IntegrityError",
+    "DataError",
+    "OperationalError",
+    "ProgrammingError",
+    "InternalError",
+    "NotSupportedError",
+    "InterfaceError",
+    "DatabaseError",
+)
+
+
+def _class_name(exc: BaseException) -> str:
+    """A database error by its standard class, the same whether the driver raised it
+    (psycopg2's CheckViolation) or SQLAlchemy wrapped it (IntegrityError); others by their own."""
+    names = [kind.__name__ for kind in type(exc).__mro__]
+    return next((name for name in names if name in _STANDARD_DB_ERRORS), names[0])
+
+
 class ValueFreeError(Exception):
     """Raised in place of an exception whose text may quote row values: says what failed and the
     original's class, and is raised ``from None`` so the original text reaches no log."""
@@ -37,7 +57,7 @@ class ValueFreeError(Exception):
 
 def value_free(exc: BaseException) -> str:
     """An exception as its class and, for a database error, its SQLSTATE and the schema names it
-    gives (table, column, constraint): e.g. "CheckViolation (SQLSTATE 23514, table client,
+    gives (table, column, constraint): e.g. "IntegrityError (SQLSTATE 23514, table client,
     constraint client_name_check)"; for an OS error its errno name; never its text."""
     import errno
 
@@ -54,7 +74,7 @@ def value_free(exc: BaseException) -> str:
     code_name = errno.errorcode.get(exc.errno) if isinstance(exc, OSError) and exc.errno else None
     if code_name:
         facts.append(code_name)
-    return type(exc).__name__ + (f" ({', '.join(facts)})" if facts else "")
+    return _class_name(exc) + (f" ({', '.join(facts)})" if facts else "")
 
 
 def _is_own(exc: BaseException) -> bool:
