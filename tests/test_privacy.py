@@ -36,6 +36,8 @@ def test_a_database_error_has_one_name_whichever_way_it_was_raised():
         raw = driver_error("Fairweather")
         wrapped = sqlalchemy.exc.DBAPIError.instance("INSERT ...", {}, raw, psycopg2.Error)
         assert value_free(raw) == value_free(wrapped) == standard
+        # and an alert about it says the same name as the ledger
+        assert describe_exception(raw).split(":")[0] == describe_exception(wrapped).split(":")[0] == standard
 
 
 def test_a_value_free_error_is_described_as_written():

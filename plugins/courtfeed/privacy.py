@@ -30,22 +30,25 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _NUMBERISH = re.compile(r"\+?\d[\d\s().\-/]{3,}\d|\d{4,}")
 
 
-# The database error classes every driver and SQLAlchemy share (PEP 249), most specific first.
-_STANDARD_DB_ERRORS = (
-    "IntegrityError",
-    "DataError",
-    "OperationalError",
-    "ProgrammingError",
-    "InternalError",
-    "NotSupportedError",
-    "InterfaceError",
-    "DatabaseError",
+# The database error classes every driver and SQLAlchemy share (PEP 249).
+_STANDARD_DB_ERRORS = frozenset(
+    {
+        "IntegrityError",
+        "DataError",
+        "OperationalError",
+        "ProgrammingError",
+        "InternalError",
+        "NotSupportedError",
+        "InterfaceError",
+        "DatabaseError",
+    }
 )
 
 
 def _class_name(exc: BaseException) -> str:
     """A database error by its standard class, the same whether the driver raised it
-    (psycopg2's CheckViolation) or SQLAlchemy wrapped it (IntegrityError); others by their own."""
+    (psycopg2's CheckViolation) or SQLAlchemy wrapped it (IntegrityError); others by their own.
+    The first standard name up the class's MRO is the most specific one."""
     names = [kind.__name__ for kind in type(exc).__mro__]
     return next((name for name in names if name in _STANDARD_DB_ERRORS), names[0])
 
@@ -127,7 +130,7 @@ def describe_exception(exc: BaseException | str | None) -> str:
     if isinstance(exc, str):
         name, text = "Error", exc
     else:
-        name, text = type(exc).__name__, str(exc)
+        name, text = _class_name(exc), str(exc)
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
     if not type(exc).__module__.startswith("courtfeed."):
         # courtfeed's own errors (SourceError, FileRejected, ConfigError) name connections, paths,
