@@ -26,4 +26,4 @@ def task_slots(cores: int | None) -> int:
     calls of theirs to the execution API then queued behind the lock for over 60 s and failed,
     failing tasks with empty bodies too. Two per core starved the other way: the scheduler queued
     only that many per loop of about 4.5 s. Four per core sits between the two."""
-    return 4 * max(1, cores or 1)
+    return 4 * (cores or 1)  # os.cpu_count() may not know
